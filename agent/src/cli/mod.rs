@@ -1,0 +1,188 @@
+//! The command line: argument parsing, dispatch, and the mapping from
+//! outcomes to exit codes. Nothing else in the crate calls into this module.
+
+mod builtin;
+mod inventory_cmd;
+mod logging;
+mod render;
+mod run_cmd;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Exit codes scripts can rely on; listed in `--help` and docs/cli.md.
+pub mod exit {
+    /// Everything compliant, every step succeeded.
+    pub const OK: u8 = 0;
+    /// Something is non-compliant, failed to enforce, or a step failed.
+    pub const NON_COMPLIANT: u8 = 1;
+    /// Bad usage, an invalid document, or invalid parameters; nothing ran.
+    pub const INVALID: u8 = 2;
+    /// A step exited 194: the host must reboot before the run can finish.
+    pub const REBOOT_REQUIRED: u8 = 3;
+    /// Rampart itself could not work (state directory unwritable, ...).
+    pub const RUNTIME_ERROR: u8 = 4;
+}
+
+const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0  everything compliant, every step succeeded
+  1  something is non-compliant or could not be enforced, or a step failed
+  2  usage error, invalid document or invalid parameters (nothing was run)
+  3  a step requested a reboot (exit code 194); rerun after rebooting
+  4  Rampart could not do its own work (for example an unwritable state directory)";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "rampart",
+    version,
+    about = "Check and enforce SSM-format hardening documents on this host",
+    long_about = "Rampart runs AWS Systems Manager Command documents (schemaVersion 2.2 and 1.2, JSON or YAML), \
+including aws:runShellScript, and its own declarative hardening actions (rampart:file, rampart:line, \
+rampart:service, rampart:package) that can check a host without changing it, or enforce the document.",
+    after_help = EXIT_CODES_HELP
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+
+    /// Log level for messages on stderr (error, warn, info, debug, trace), or a
+    /// tracing filter such as "rampart=debug".
+    #[arg(long, global = true, env = "RAMPART_LOG", default_value = "warn")]
+    log_level: String,
+
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Audit this host (or --root) against a document; change nothing.
+    ///
+    /// Shell steps are skipped unless marked `rampartCheck: true`.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Check(RunArgs),
+    /// Enforce a document: make every resource compliant and run its scripts.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Apply(ApplyArgs),
+    /// Parse and validate a document and its parameters; run nothing.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Validate(ValidateArgs),
+    /// Print host facts and installed packages as PutInventory JSON.
+    Inventory(InventoryArgs),
+    /// List the documents built into this binary.
+    Documents,
+}
+
+#[derive(Debug, Args)]
+struct DocumentArgs {
+    /// A document file (.json, .yml, .yaml) or the name of a built-in
+    /// document (see `rampart documents`).
+    document: String,
+
+    /// A parameter value, as name=value. Repeat it to give a StringList
+    /// several values, or pass a JSON array; StringMap and MapList take JSON.
+    #[arg(short = 'p', long = "param", value_name = "NAME=VALUE")]
+    params: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    #[command(flatten)]
+    doc: DocumentArgs,
+
+    /// Directory that host paths are resolved under: / for this host, or a
+    /// mounted image or test root.
+    #[arg(long, default_value = "/", value_name = "DIR")]
+    root: PathBuf,
+
+    /// Print the result record as JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+
+    /// Where results (the outbox) and step scripts are kept. Default:
+    /// /var/lib/rampart as root, ~/.local/state/rampart otherwise.
+    #[arg(long, env = "RAMPART_STATE_DIR", value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+
+    /// Command id to file the results under (default: a new UUID, or
+    /// SSM_COMMAND_ID when run by amazon-ssm-agent).
+    #[arg(long, value_name = "ID")]
+    command_id: Option<String>,
+
+    /// Bytes of stdout and of stderr kept per shell step.
+    #[arg(long, default_value_t = 10 * 1024 * 1024, value_name = "BYTES")]
+    output_limit: u64,
+}
+
+#[derive(Debug, Args)]
+struct ApplyArgs {
+    #[command(flatten)]
+    run: RunArgs,
+
+    /// Reboot the host when a step exits 194. Without it the reboot is only
+    /// recorded and Rampart exits 3.
+    #[arg(long)]
+    allow_reboot: bool,
+}
+
+#[derive(Debug, Args)]
+struct ValidateArgs {
+    #[command(flatten)]
+    doc: DocumentArgs,
+}
+
+#[derive(Debug, Args)]
+struct InventoryArgs {
+    /// Directory whose packages and os-release are read.
+    #[arg(long, default_value = "/", value_name = "DIR")]
+    root: PathBuf,
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit::INVALID
+            } else {
+                exit::OK
+            });
+        }
+    };
+    logging::init(&cli.log_level, cli.log_format);
+    let code = match cli.command {
+        Command::Check(args) => run_cmd::run(args, crate::actions::Mode::Check, false),
+        Command::Apply(args) => {
+            run_cmd::run(args.run, crate::actions::Mode::Apply, args.allow_reboot)
+        }
+        Command::Validate(args) => run_cmd::validate(args),
+        Command::Inventory(args) => inventory_cmd::run(args),
+        Command::Documents => {
+            for (name, about, _) in builtin::DOCUMENTS {
+                println!("{name:<24} {about}");
+            }
+            exit::OK
+        }
+    };
+    ExitCode::from(code)
+}
+
+/// Prints an error and its causes once, in the CLI's voice.
+fn report(err: &anyhow::Error) {
+    eprintln!("rampart: error: {err}");
+    for cause in err.chain().skip(1) {
+        eprintln!("  caused by: {cause}");
+    }
+}

@@ -1,0 +1,16 @@
+//! Rampart: a host agent that checks and enforces SSM-format hardening documents.
+//!
+//! The modules mirror the path a run takes: a document is parsed and validated
+//! (`documents`), its parameters typed and substituted (`parameters`), its steps
+//! planned and executed (`engine`) by actions (`actions`) that touch the host only
+//! through `platform`; results are recorded by `output`. `inventory` reads host
+//! facts through the same platform layer. `cli` is the only caller of all of them.
+
+pub mod actions;
+pub mod cli;
+pub mod documents;
+pub mod engine;
+pub mod inventory;
+pub mod output;
+pub mod parameters;
+pub mod platform;

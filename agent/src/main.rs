@@ -1,0 +1,7 @@
+//! The `rampart` binary: parse arguments, run, map the outcome to an exit code.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    rampart::cli::main()
+}

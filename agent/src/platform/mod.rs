@@ -1,0 +1,17 @@
+//! The only layer that touches the operating system.
+//!
+//! Every host path goes through a [`Root`], so the same code hardens a live host
+//! (`/`), a test directory, or a mounted image. Everything that writes a managed
+//! file goes through [`atomic::write_file`].
+
+pub mod accounts;
+pub mod atomic;
+pub mod dpkg;
+pub mod identity;
+pub mod os_release;
+pub mod process;
+pub mod root;
+pub mod rpm;
+pub mod systemd;
+
+pub use root::Root;
