@@ -34,6 +34,9 @@ pub const MAX_TIMEOUT_SECS: u64 = 172_800;
 /// Characters of combined output kept in the record, as SSM's `Output`.
 pub const RECORD_OUTPUT_CHARS: usize = 2500;
 
+/// Characters of the first output line quoted in a resource's detail.
+const DETAIL_LINE_CHARS: usize = 120;
+
 /// SSM's special exit codes.
 pub const EXIT_SUCCESS_AND_EXIT: i32 = 168;
 pub const EXIT_FAILURE_AND_EXIT: i32 = 169;
@@ -235,9 +238,14 @@ impl ShellAction {
                 run.leftovers_killed
             ));
         }
+        let output = combined_output(&ctx.stdout_path, &ctx.stderr_path);
+        if let Some(first) = output.lines().find(|l| !l.trim().is_empty()) {
+            let first: String = first.chars().take(DETAIL_LINE_CHARS).collect();
+            detail.push_str(&format!(": {first}"));
+        }
         let mut o = self.outcome(ctx, status, code, compliance, detail);
         o.flow = flow;
-        o.output = combined_output(&ctx.stdout_path, &ctx.stderr_path);
+        o.output = output;
         o.stdout_dropped = run.stdout_dropped;
         o.stderr_dropped = run.stderr_dropped;
         Ok(o)
