@@ -23,4 +23,23 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
 
-exec cargo test --workspace --locked "$@"
+# moto's server speaks the real SSM, KMS and S3 protocols on loopback; the
+# tests start it themselves from this virtual environment.
+venv="${RAMPART_TEST_VENV:-$PWD/target/test-venv}"
+if [ ! -x "$venv/bin/moto_server" ]; then
+  if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv
+      python3 -m venv "$venv"
+    else
+      echo "tests/run.sh: python3 -m venv failed; install python3-venv" >&2
+      exit 1
+    fi
+  fi
+  echo "tests/run.sh: installing moto[server] into $venv" >&2
+  "$venv/bin/pip" install -q --disable-pip-version-check "moto[server]>=5,<6"
+fi
+export MOTO_SERVER="$venv/bin/moto_server"
+
+# --all-features turns on the crash points the kill -9 tests use.
+exec cargo test --workspace --locked --all-features "$@"

@@ -8,6 +8,8 @@
 
 pub mod actions;
 pub mod cli;
+pub mod cloud;
+pub mod config;
 pub mod documents;
 pub mod engine;
 pub mod inventory;

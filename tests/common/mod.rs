@@ -55,15 +55,29 @@ impl Sandbox {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_rampart"));
         cmd.arg(verb).arg(doc);
         if verb == "check" || verb == "apply" {
-            cmd.arg("--root").arg(self.root()).arg("--state-dir").arg(self.state());
+            cmd.arg("--root")
+                .arg(self.root())
+                .arg("--state-dir")
+                .arg(self.state());
         }
-        cmd.env_remove("RAMPART_LOG").env("AWS_EC2_METADATA_DISABLED", "true");
+        cmd.env_remove("RAMPART_LOG")
+            .env("AWS_EC2_METADATA_DISABLED", "true");
         cmd
     }
 
     /// Runs `rampart VERB DOC --json ARGS` and parses the record.
-    pub fn run_json(&self, verb: &str, doc: &Path, args: &[&str]) -> (i32, serde_json::Value, Output) {
-        let out = self.rampart(verb, doc).arg("--json").args(args).output().unwrap();
+    pub fn run_json(
+        &self,
+        verb: &str,
+        doc: &Path,
+        args: &[&str],
+    ) -> (i32, serde_json::Value, Output) {
+        let out = self
+            .rampart(verb, doc)
+            .arg("--json")
+            .args(args)
+            .output()
+            .unwrap();
         let code = out.status.code().unwrap_or(-1);
         let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
             panic!(
@@ -95,3 +109,4 @@ pub fn step<'a>(record: &'a serde_json::Value, name: &str) -> &'a serde_json::Va
         .find(|s| s["name"] == name)
         .unwrap_or_else(|| panic!("no step '{name}' in {record:#}"))
 }
+pub mod aws;

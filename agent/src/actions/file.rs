@@ -54,8 +54,8 @@ impl FileAction {
             group: i.string("group"),
             mode,
         };
-        if !present && (action.content.is_some() || action.owner.is_some() || action.mode.is_some())
-        {
+        let has_meta = action.owner.is_some() || action.group.is_some() || action.mode.is_some();
+        if !present && (action.content.is_some() || has_meta) {
             i.problem("state 'absent' takes no content, owner, group or mode");
         }
         i.finish()?;

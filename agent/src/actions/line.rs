@@ -169,6 +169,15 @@ impl Resource for LineAction {
 
     fn observe(&self, ctx: &StepContext) -> Result<Observation, String> {
         let host = ctx.root.resolve(&self.path).map_err(|e| e.to_string())?;
+        // The final component is not resolved inside the root, so reading
+        // through a link there would judge some other file (possibly the
+        // host's own); enforcing refuses links too.
+        if fs::symlink_metadata(&host).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(format!(
+                "{} is a symlink; Rampart does not manage files through links",
+                self.path.display()
+            ));
+        }
         let current = match fs::read(&host) {
             Ok(bytes) => String::from_utf8(bytes)
                 .map_err(|_| format!("{} is not UTF-8 text", self.path.display()))?,

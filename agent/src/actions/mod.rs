@@ -12,15 +12,19 @@ mod file;
 mod inputs;
 mod line;
 mod package;
+mod secret_file;
 mod service;
 mod shell;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::output::mask::Masker;
 use crate::output::{Compliance, ResourceResult, StepStatus};
+use crate::parameters::SecretString;
 use crate::platform::systemd::Manager;
 use crate::platform::Root;
 
@@ -61,6 +65,8 @@ pub struct ExecEnv {
     pub kill_grace: Duration,
     /// Extra variables for shell steps (`SSM_<name>` for ENV_VAR parameters).
     pub extra_env: Vec<(String, String)>,
+    /// Masks every resolved SecureString in step output.
+    pub masker: Masker,
 }
 
 /// Everything an action may use while it runs.
@@ -73,6 +79,8 @@ pub struct StepContext<'a> {
     pub exec: &'a ExecEnv,
     pub systemd: &'a Manager,
     pub packages: &'a PackageDb,
+    /// SecureString values resolved for this run, by reference name.
+    pub secrets: &'a BTreeMap<String, SecretString>,
 }
 
 /// What the engine should do after a step.
@@ -101,12 +109,13 @@ pub trait Action: Send + Sync {
 }
 
 /// The actions Rampart knows, for messages.
-pub const KNOWN_ACTIONS: [&str; 5] = [
+pub const KNOWN_ACTIONS: [&str; 6] = [
     "aws:runShellScript",
     "rampart:file",
     "rampart:line",
     "rampart:service",
     "rampart:package",
+    "rampart:secretFile",
 ];
 
 /// Builds a typed action from a step's substituted inputs.
@@ -122,6 +131,9 @@ pub fn build(step: &str, action: &str, inputs: &Value) -> Result<Box<dyn Action>
         }
         "rampart:package" => {
             package::PackageAction::from_inputs(step, inputs).map(|a| Box::new(a) as _)
+        }
+        "rampart:secretFile" => {
+            secret_file::SecretFileAction::from_inputs(step, inputs).map(|a| Box::new(a) as _)
         }
         other => Err(vec![format!(
             "step '{step}': unknown action '{other}' (known: {})",
@@ -231,14 +243,21 @@ pub fn declarative_outcome(mode: Mode, resources: Vec<ResourceResult>) -> Action
     }
 }
 
-/// Parses a file mode given as an octal string ("0640", "640") or as a YAML
-/// number whose decimal digits are the octal digits (`mode: 0640` in YAML 1.2
-/// is the integer 640).
+/// Parses a file mode given as an octal string ("0640", "640").
+///
+/// Numbers are refused: YAML reads an unquoted `0640` as 640 but `0o640` as
+/// 416, and JSON has no octal at all, so a number cannot be told apart from a
+/// different mode. A wrong mode on a security file is worse than an error.
 pub fn parse_mode(v: &Value) -> Result<u32, String> {
     let text = match v {
         Value::String(s) => s.trim().to_string(),
-        Value::Number(n) if n.is_u64() => n.to_string(),
-        _ => return Err("mode must be an octal string such as \"0640\"".into()),
+        Value::Number(n) => {
+            return Err(format!(
+                "mode {n} is a number; write it as a quoted octal string such as \"0640\" \
+                 (an unquoted YAML number is ambiguous)"
+            ))
+        }
+        _ => return Err("mode must be a quoted octal string such as \"0640\"".into()),
     };
     let digits = text.strip_prefix("0o").unwrap_or(&text);
     match u32::from_str_radix(digits, 8) {
@@ -258,7 +277,11 @@ mod tests {
     fn modes_from_strings_and_yaml_numbers() {
         assert_eq!(parse_mode(&json!("0640")), Ok(0o640));
         assert_eq!(parse_mode(&json!("600")), Ok(0o600));
-        assert_eq!(parse_mode(&json!(644)), Ok(0o644));
+        assert!(parse_mode(&json!(644))
+            .unwrap_err()
+            .contains("quoted octal string"));
+        // YAML 1.2 reads `0o640` as 416: refused rather than applied as 0416.
+        assert!(parse_mode(&json!(416)).is_err());
         assert_eq!(parse_mode(&json!("4755")), Ok(0o4755));
         assert!(parse_mode(&json!("0689")).is_err());
         assert!(parse_mode(&json!("17777")).is_err());

@@ -18,12 +18,15 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use nix::unistd::{Gid, Uid};
 use serde_json::Value;
 
 use super::{Action, ActionOutcome, Flow, Inputs, StepContext};
 use crate::output::outbox::key_component;
 use crate::output::{Compliance, ResourceResult, StepStatus};
+use crate::parameters::{whole_placeholder, Placeholder};
 use crate::platform::atomic::{self, FileMeta};
 use crate::platform::process::{self, RunSpec};
 
@@ -49,6 +52,8 @@ pub struct ShellAction {
     working_dir: Option<PathBuf>,
     timeout: Duration,
     env: Vec<(String, String)>,
+    /// Variables whose value is a SecureString, by reference name.
+    secure_env: Vec<(String, String)>,
     check: bool,
 }
 
@@ -83,12 +88,20 @@ impl ShellAction {
             }
         };
         let mut env = Vec::new();
+        let mut secure_env = Vec::new();
         match i.get("environment") {
             None => {}
             Some(Value::Object(m)) => {
                 for (k, v) in m {
                     match v {
-                        Value::String(s) => env.push((k.clone(), s.clone())),
+                        // A whole `{{ssm-secure:name}}` is resolved when the
+                        // step runs, straight from the SecureString.
+                        Value::String(s) => match whole_placeholder(s.trim()) {
+                            Some(Placeholder::SsmSecure(name)) => {
+                                secure_env.push((k.clone(), name))
+                            }
+                            _ => env.push((k.clone(), s.clone())),
+                        },
                         Value::Number(_) | Value::Bool(_) => env.push((k.clone(), v.to_string())),
                         _ => i.problem(format_args!("environment variable '{k}' must be a string")),
                     }
@@ -103,6 +116,7 @@ impl ShellAction {
             working_dir,
             timeout: Duration::from_secs(timeout),
             env,
+            secure_env,
             check,
         })
     }
@@ -193,6 +207,12 @@ impl ShellAction {
         ];
         env.extend(e.extra_env.iter().cloned());
         env.extend(self.env.iter().cloned());
+        for (var, name) in &self.secure_env {
+            let secret = ctx.secrets.get(name).ok_or_else(|| {
+                format!("SecureString '{name}' for variable {var} was not resolved")
+            })?;
+            env.push((var.clone(), secret.expose().to_string()));
+        }
 
         let spec = RunSpec {
             program: PathBuf::from("sh"),
@@ -204,6 +224,10 @@ impl ShellAction {
             stdout_path: ctx.stdout_path.clone(),
             stderr_path: ctx.stderr_path.clone(),
             cap_bytes: e.output_cap_bytes,
+            filter: e
+                .masker
+                .is_active()
+                .then(|| Arc::new(e.masker.clone()) as _),
         };
         let run = process::run(&spec).map_err(|e| format!("failed to run the script: {e}"))?;
         let _ = fs::remove_dir_all(&dir);

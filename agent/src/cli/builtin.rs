@@ -2,7 +2,7 @@
 //! shipped baseline by name without knowing where packages put files.
 
 /// (name, one-line description, content).
-pub const DOCUMENTS: [(&str, &str, &str); 3] = [
+pub const DOCUMENTS: [(&str, &str, &str); 4] = [
     (
         "Rampart-LinuxBaseline",
         "CIS-style Linux baseline: account files, sshd, legacy services, SMB, sysctls, core dumps",
@@ -12,6 +12,11 @@ pub const DOCUMENTS: [(&str, &str, &str); 3] = [
         "Rampart-DisableSMB",
         "Stop, disable and mask Samba (smbd, nmbd, samba-ad-dc, smb, nmb)",
         include_str!("../../../documents/Rampart-DisableSMB.yml"),
+    ),
+    (
+        "Rampart-InstallSecretFile",
+        "Write a Parameter Store SecureString into a file with strict owner and mode",
+        include_str!("../../../documents/Rampart-InstallSecretFile.yml"),
     ),
     (
         "Rampart-ShellExample",

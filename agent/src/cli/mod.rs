@@ -53,6 +53,11 @@ pub struct Cli {
     #[arg(long, global = true, env = "RAMPART_LOG", default_value = "warn")]
     log_level: String,
 
+    /// Config file (default /etc/rampart/rampart.toml; a missing default file
+    /// means defaults).
+    #[arg(long, global = true, env = "RAMPART_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -162,11 +167,15 @@ pub fn main() -> ExitCode {
         }
     };
     logging::init(&cli.log_level, cli.log_format);
+    let config = cli.config.as_deref();
     let code = match cli.command {
-        Command::Check(args) => run_cmd::run(args, crate::actions::Mode::Check, false),
-        Command::Apply(args) => {
-            run_cmd::run(args.run, crate::actions::Mode::Apply, args.allow_reboot)
-        }
+        Command::Check(args) => run_cmd::run(args, config, crate::actions::Mode::Check, false),
+        Command::Apply(args) => run_cmd::run(
+            args.run,
+            config,
+            crate::actions::Mode::Apply,
+            args.allow_reboot,
+        ),
         Command::Validate(args) => run_cmd::validate(args),
         Command::Inventory(args) => inventory_cmd::run(args),
         Command::Documents => {

@@ -9,10 +9,14 @@ use serde_json::Value;
 
 use super::{builtin, exit, render, report, DocumentArgs, RunArgs, ValidateArgs};
 use crate::actions::{ExecEnv, Mode};
+use crate::cloud;
+use crate::config::Settings;
 use crate::documents::{self, Document, Format};
 use crate::engine::{self, Plan, RunContext};
+use crate::output::mask::Masker;
 use crate::output::Outbox;
-use crate::parameters::{self, RawArgs, Values};
+use crate::parameters::store::{self, References, Resolved, SsmStore, StoreError};
+use crate::parameters::{self, RawArgs, SecretString, Values};
 use crate::platform::atomic::{self, FileMeta};
 use crate::platform::{identity, os_release, Root};
 
@@ -22,8 +26,16 @@ const KILL_GRACE_SECS: u64 = 5;
 /// A failure before anything ran: exit 2.
 struct Invalid(String);
 
-/// Loads, types and plans; every problem is an [`Invalid`].
-fn prepare(args: &DocumentArgs) -> Result<(String, Document, Values, Plan), Invalid> {
+/// A loaded document with typed parameter values.
+struct Prepared {
+    name: String,
+    doc: Document,
+    values: Values,
+}
+
+/// Loads the document and types its parameters; every problem is an
+/// [`Invalid`].
+fn prepare(args: &DocumentArgs) -> Result<Prepared, Invalid> {
     let (name, doc) = load(&args.document)?;
     let mut raw = RawArgs::new();
     for p in &args.params {
@@ -36,13 +48,35 @@ fn prepare(args: &DocumentArgs) -> Result<(String, Document, Values, Plan), Inva
             p.join("\n  - ")
         ))
     })?;
-    let plan = engine::plan(&doc, &values).map_err(|p| {
+    Ok(Prepared { name, doc, values })
+}
+
+/// Parameter Store values that let a document be planned without asking the
+/// store: every plain reference resolves to an empty String, every secure one
+/// to an empty secret.
+fn stand_in(refs: &References) -> Resolved {
+    Resolved {
+        plain: refs
+            .plain
+            .iter()
+            .map(|n| (n.clone(), Value::String(String::new())))
+            .collect(),
+        secure: refs
+            .secure
+            .iter()
+            .map(|n| (n.clone(), SecretString::new(String::new())))
+            .collect(),
+    }
+}
+
+fn make_plan(p: &Prepared, resolved: &Resolved) -> Result<Plan, Invalid> {
+    engine::plan(&p.doc, &p.values, resolved).map_err(|e| {
         Invalid(format!(
-            "document '{name}' cannot run:\n  - {}",
-            p.join("\n  - ")
+            "document '{}' cannot run:\n  - {}",
+            p.name,
+            e.join("\n  - ")
         ))
-    })?;
-    Ok((name, doc, values, plan))
+    })
 }
 
 fn load(arg: &str) -> Result<(String, Document), Invalid> {
@@ -65,14 +99,33 @@ fn load(arg: &str) -> Result<(String, Document), Invalid> {
 }
 
 pub fn validate(args: ValidateArgs) -> u8 {
-    match prepare(&args.doc) {
-        Ok((name, doc, _, plan)) => {
+    let checked = prepare(&args.doc).and_then(|p| {
+        // No network here: references are assumed to resolve to a String.
+        let refs = engine::references(&p.doc, &p.values);
+        let plan = make_plan(&p, &stand_in(&refs))?;
+        Ok((p, plan, refs))
+    });
+    match checked {
+        Ok((p, plan, refs)) => {
             println!(
-                "{name}: valid (schemaVersion {}, {} steps, {} parameters)",
-                doc.schema_version,
+                "{}: valid (schemaVersion {}, {} steps, {} parameters)",
+                p.name,
+                p.doc.schema_version,
                 plan.steps.len(),
-                doc.parameters.len()
+                p.doc.parameters.len()
             );
+            if !refs.is_empty() {
+                println!(
+                    "  {} Parameter Store reference(s) not resolved by validate: {}",
+                    refs.plain.len() + refs.secure.len(),
+                    refs.plain
+                        .iter()
+                        .chain(&refs.secure)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
             exit::OK
         }
         Err(Invalid(msg)) => {
@@ -82,8 +135,8 @@ pub fn validate(args: ValidateArgs) -> u8 {
     }
 }
 
-pub fn run(args: RunArgs, mode: Mode, allow_reboot: bool) -> u8 {
-    let (name, _doc, values, plan) = match prepare(&args.doc) {
+pub fn run(args: RunArgs, config: Option<&Path>, mode: Mode, allow_reboot: bool) -> u8 {
+    let prepared = match prepare(&args.doc) {
         Ok(p) => p,
         Err(Invalid(msg)) => {
             eprintln!("rampart: error: {msg}");
@@ -97,7 +150,59 @@ pub fn run(args: RunArgs, mode: Mode, allow_reboot: bool) -> u8 {
             return exit::INVALID;
         }
     };
-    match execute(&args, mode, allow_reboot, &name, &values, &plan, &root) {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("rampart: error: failed to start the async runtime: {e}");
+            return exit::RUNTIME_ERROR;
+        }
+    };
+    // Parameter Store is asked only when the document refers to it.
+    let refs = engine::references(&prepared.doc, &prepared.values);
+    // Everything that can be checked without Parameter Store is checked
+    // before it is asked.
+    if let Err(Invalid(msg)) = make_plan(&prepared, &stand_in(&refs)) {
+        eprintln!("rampart: error: {msg}");
+        return exit::INVALID;
+    }
+    let resolved = if refs.is_empty() {
+        Resolved::default()
+    } else {
+        match rt.block_on(resolve_store(config, &refs)) {
+            Ok(r) => r,
+            Err(StoreFailure::Invalid(msg)) => {
+                eprintln!(
+                    "rampart: error: document '{}' cannot run:\n  - {msg}",
+                    prepared.name
+                );
+                return exit::INVALID;
+            }
+            Err(StoreFailure::Runtime(msg)) => {
+                eprintln!("rampart: error: {msg}\n  nothing was run");
+                return exit::RUNTIME_ERROR;
+            }
+        }
+    };
+    let plan = match make_plan(&prepared, &resolved) {
+        Ok(p) => p,
+        Err(Invalid(msg)) => {
+            eprintln!("rampart: error: {msg}");
+            return exit::INVALID;
+        }
+    };
+    match execute(
+        &args,
+        &rt,
+        mode,
+        allow_reboot,
+        &prepared,
+        &plan,
+        &root,
+        resolved,
+    ) {
         Ok(code) => code,
         Err(e) => {
             report(&e);
@@ -106,20 +211,44 @@ pub fn run(args: RunArgs, mode: Mode, allow_reboot: bool) -> u8 {
     }
 }
 
+enum StoreFailure {
+    Invalid(String),
+    Runtime(String),
+}
+
+async fn resolve_store(config: Option<&Path>, refs: &References) -> Result<Resolved, StoreFailure> {
+    let settings = Settings::load(config).map_err(|e| StoreFailure::Invalid(e.to_string()))?;
+    let sdk = cloud::sdk_config(&settings.aws).await;
+    let store = SsmStore::new(cloud::ssm_client(&sdk, &settings.aws));
+    let started = std::time::Instant::now();
+    let result = store::resolve(&store, refs).await;
+    tracing::info!(
+        event = "parameters_resolved",
+        names = refs.plain.len() + refs.secure.len(),
+        calls = store.calls(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "resolved Parameter Store references"
+    );
+    result.map_err(|e| match e {
+        StoreError::Invalid(m) => StoreFailure::Invalid(m),
+        StoreError::Unavailable(_) => StoreFailure::Runtime(e.to_string()),
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
 fn execute(
     args: &RunArgs,
+    rt: &tokio::runtime::Runtime,
     mode: Mode,
     allow_reboot: bool,
-    name: &str,
-    values: &Values,
+    prepared: &Prepared,
     plan: &Plan,
     root: &Root,
+    resolved: Resolved,
 ) -> anyhow::Result<u8> {
+    let name = prepared.name.as_str();
+    let values = &prepared.values;
     let state_dir = state_dir(args.state_dir.clone())?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("failed to start the async runtime")?;
     let id = rt.block_on(identity::resolve());
     let command_id = args
         .command_id
@@ -148,6 +277,7 @@ fn execute(
         output_cap_bytes: args.output_limit,
         kill_grace: Duration::from_secs(KILL_GRACE_SECS),
         extra_env: Vec::new(),
+        masker: Masker::new(resolved.secure.values()),
     };
     let ctx = RunContext {
         root,
@@ -155,6 +285,7 @@ fn execute(
         exec: &exec,
         document: name.to_string(),
         parameters: Value::Object(values.clone().into_iter().collect()),
+        secrets: &resolved.secure,
     };
     let (record, dir) = engine::execute(plan, &ctx, run_dir).context("failed to record the run")?;
     let _ = std::fs::remove_dir_all(&scripts_dir);
@@ -210,7 +341,10 @@ fn execute(
 /// for root, else the XDG state directory.
 fn state_dir(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     if let Some(dir) = given {
-        return Ok(dir);
+        // Absolute, because step scripts are run by path from another
+        // working directory.
+        return std::path::absolute(&dir)
+            .with_context(|| format!("failed to resolve --state-dir {}", dir.display()));
     }
     if Uid::effective().is_root() {
         return Ok(PathBuf::from("/var/lib/rampart"));

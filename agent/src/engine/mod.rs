@@ -5,6 +5,7 @@
 mod plan;
 mod status;
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::time::Instant;
 
@@ -15,10 +16,11 @@ use tracing::{info, warn};
 use crate::actions::{ActionOutcome, ExecEnv, Flow, Mode, PackageDb, StepContext};
 use crate::output::record::{RebootRequest, RECORD_SCHEMA};
 use crate::output::{Compliance, ResourceResult, RunDir, RunRecord, StepRecord, StepStatus};
+use crate::parameters::SecretString;
 use crate::platform::systemd::Manager;
 use crate::platform::Root;
 
-pub use plan::{plan, OnFailure, Plan, PlannedStep};
+pub use plan::{plan, references, OnFailure, Plan, PlannedStep, SECRET_FILE_ACTION};
 pub use status::{aggregate, evaluate, Gate};
 
 /// What identifies and shapes one run.
@@ -28,6 +30,8 @@ pub struct RunContext<'a> {
     pub exec: &'a ExecEnv,
     pub document: String,
     pub parameters: Value,
+    /// SecureString values resolved for this run.
+    pub secrets: &'a BTreeMap<String, SecretString>,
 }
 
 fn now() -> String {
@@ -95,7 +99,7 @@ pub fn execute(
             );
             continue;
         }
-        let outcome = match evaluate(step.precondition.as_ref()) {
+        let mut outcome = match evaluate(step.precondition.as_ref()) {
             Gate::Skip(why) => {
                 skipped(StepStatus::Skipped, why, &mut resources);
                 continue;
@@ -126,6 +130,7 @@ pub fn execute(
                     exec: &exec,
                     systemd: &systemd,
                     packages: &packages,
+                    secrets: ctx.secrets,
                 };
                 let t = Instant::now();
                 let o = step.action.run(&sctx);
@@ -143,8 +148,21 @@ pub fn execute(
         match (failed, step.on_failure) {
             (true, Some(OnFailure::Exit)) => exiting = true,
             (true, Some(OnFailure::SuccessAndExit)) => {
+                // The document tolerates this failure: the step counts as a
+                // success, and so does the script that failed.
                 status = StepStatus::Success;
                 exiting = true;
+                for r in outcome
+                    .resources
+                    .iter_mut()
+                    .filter(|r| r.kind == "script" && r.compliance == Compliance::Failed)
+                {
+                    r.compliance = Compliance::Compliant;
+                    r.detail = format!(
+                        "failure tolerated by onFailure: successAndExit ({})",
+                        r.detail
+                    );
+                }
             }
             _ => {}
         }

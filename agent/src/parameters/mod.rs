@@ -5,6 +5,8 @@
 //! checks only `allowedPattern`; Rampart also runs documents that never went
 //! through the service, so it checks everything locally.
 
+mod secret;
+pub mod store;
 mod substitute;
 
 use std::collections::BTreeMap;
@@ -13,7 +15,11 @@ use serde_json::Value;
 
 use crate::documents::{Document, ParamType, ParameterDef};
 
-pub use substitute::{placeholders, substitute, substitute_str, Placeholder, SubstituteError};
+pub use secret::SecretString;
+pub use substitute::{
+    placeholders, substitute, substitute_str, whole_placeholder, Lookup, Placeholder,
+    SubstituteError,
+};
 
 /// Typed parameter values by name.
 pub type Values = BTreeMap<String, Value>;

@@ -57,6 +57,15 @@ fn placeholder_of(c: &Captures) -> Option<Placeholder> {
     }
 }
 
+/// The placeholder `s` consists of, exactly (no other text around it).
+pub fn whole_placeholder(s: &str) -> Option<Placeholder> {
+    let c = PLACEHOLDER.captures(s)?;
+    let m = c.get(0)?;
+    (m.start() == 0 && m.end() == s.len())
+        .then(|| placeholder_of(&c))
+        .flatten()
+}
+
 /// Every placeholder in a value, in document order, duplicates included.
 pub fn placeholders(value: &Value) -> Vec<Placeholder> {
     let mut out = Vec::new();
@@ -79,12 +88,13 @@ fn walk_strings(value: &Value, f: &mut impl FnMut(&str)) {
     }
 }
 
-/// Substitutes every placeholder in `value`. `lookup` answers one placeholder
-/// with its typed value, or says why it cannot. All failures are returned.
-pub fn substitute(
-    value: &Value,
-    lookup: &dyn Fn(&Placeholder) -> Result<Value, String>,
-) -> Result<Value, Vec<SubstituteError>> {
+/// Answers one placeholder: its typed value, `None` to leave the placeholder
+/// exactly as written, or why it cannot be substituted.
+pub type Lookup<'a> = dyn Fn(&Placeholder) -> Result<Option<Value>, String> + 'a;
+
+/// Substitutes every placeholder in `value` through `lookup`. All failures
+/// are returned.
+pub fn substitute(value: &Value, lookup: &Lookup) -> Result<Value, Vec<SubstituteError>> {
     let mut errors = Vec::new();
     let out = subst_value(value, lookup, &mut errors);
     if errors.is_empty() {
@@ -95,10 +105,7 @@ pub fn substitute(
 }
 
 /// Substitutes inside one string, always producing a string.
-pub fn substitute_str(
-    text: &str,
-    lookup: &dyn Fn(&Placeholder) -> Result<Value, String>,
-) -> Result<String, Vec<SubstituteError>> {
+pub fn substitute_str(text: &str, lookup: &Lookup) -> Result<String, Vec<SubstituteError>> {
     let mut errors = Vec::new();
     let out = inline(text, lookup, &mut errors);
     if errors.is_empty() {
@@ -108,21 +115,24 @@ pub fn substitute_str(
     }
 }
 
-fn subst_value(
-    value: &Value,
-    lookup: &dyn Fn(&Placeholder) -> Result<Value, String>,
-    errors: &mut Vec<SubstituteError>,
-) -> Value {
+fn subst_value(value: &Value, lookup: &Lookup, errors: &mut Vec<SubstituteError>) -> Value {
     match value {
         Value::String(s) => {
             whole(s, lookup, errors).unwrap_or_else(|| Value::String(inline(s, lookup, errors)))
         }
-        Value::Array(items) => Value::Array(
-            items
-                .iter()
-                .map(|v| subst_value(v, lookup, errors))
-                .collect(),
-        ),
+        Value::Array(items) => {
+            // A list element that is exactly one list-valued placeholder is
+            // spliced in: `["{{ssm:cmds}}", "x"]` with cmds = a,b gives
+            // ["a", "b", "x"], as SSM does for StringList parameters.
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                match (item, subst_value(item, lookup, errors)) {
+                    (Value::String(_), Value::Array(list)) => out.extend(list),
+                    (_, v) => out.push(v),
+                }
+            }
+            Value::Array(out)
+        }
         Value::Object(map) => Value::Object(
             map.iter()
                 .map(|(k, v)| (k.clone(), subst_value(v, lookup, errors)))
@@ -133,11 +143,7 @@ fn subst_value(
 }
 
 /// The type-preserving rule: a string that is exactly one placeholder.
-fn whole(
-    s: &str,
-    lookup: &dyn Fn(&Placeholder) -> Result<Value, String>,
-    errors: &mut Vec<SubstituteError>,
-) -> Option<Value> {
+fn whole(s: &str, lookup: &Lookup, errors: &mut Vec<SubstituteError>) -> Option<Value> {
     let c = PLACEHOLDER.captures(s)?;
     let m = c.get(0)?;
     if m.start() != 0 || m.end() != s.len() {
@@ -145,7 +151,8 @@ fn whole(
     }
     let p = placeholder_of(&c)?;
     match lookup(&p) {
-        Ok(v) => Some(v),
+        Ok(Some(v)) => Some(v),
+        Ok(None) => Some(Value::String(s.to_string())),
         Err(e) => {
             errors.push(SubstituteError(e));
             Some(Value::String(s.to_string()))
@@ -153,19 +160,22 @@ fn whole(
     }
 }
 
-fn inline(
-    s: &str,
-    lookup: &dyn Fn(&Placeholder) -> Result<Value, String>,
-    errors: &mut Vec<SubstituteError>,
-) -> String {
+fn inline(s: &str, lookup: &Lookup, errors: &mut Vec<SubstituteError>) -> String {
     PLACEHOLDER
         .replace_all(s, |c: &Captures| {
             let Some(p) = placeholder_of(c) else {
                 return c[0].to_string();
             };
             match lookup(&p) {
-                Ok(v @ (Value::Array(_) | Value::Object(_))) => v.to_string(),
-                Ok(v) => scalar_text(&v),
+                Ok(None) => c[0].to_string(),
+                Ok(Some(Value::Array(_))) if matches!(p, Placeholder::Ssm(_)) => {
+                    errors.push(SubstituteError(format!(
+                        "'{p}' is a StringList; it can only stand alone as a value or a list element, not inside a longer string"
+                    )));
+                    c[0].to_string()
+                }
+                Ok(Some(v @ (Value::Array(_) | Value::Object(_)))) => v.to_string(),
+                Ok(Some(v)) => scalar_text(&v),
                 Err(e) => {
                     errors.push(SubstituteError(e));
                     c[0].to_string()
@@ -180,14 +190,21 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn params(p: &Placeholder) -> Result<Value, String> {
+    fn params(p: &Placeholder) -> Result<Option<Value>, String> {
         match p {
-            Placeholder::Param(n) if n == "cmds" => Ok(json!(["a", "b"])),
-            Placeholder::Param(n) if n == "n" => Ok(json!(5)),
-            Placeholder::Param(n) if n == "s" => Ok(json!("x{{n}}$$y")),
-            Placeholder::Param(n) if n == "m" => Ok(json!({"k": "v"})),
+            Placeholder::Param(n) if n == "cmds" => Ok(Some(json!(["a", "b"]))),
+            Placeholder::Param(n) if n == "n" => Ok(Some(json!(5))),
+            Placeholder::Param(n) if n == "s" => Ok(Some(json!("x{{n}}$$y"))),
+            Placeholder::Param(n) if n == "m" => Ok(Some(json!({"k": "v"}))),
+            Placeholder::Param(n) if n == "keep" => Ok(None),
             other => Err(format!("unknown placeholder {other}")),
         }
+    }
+
+    #[test]
+    fn keep_leaves_the_placeholder_exactly_as_written() {
+        let out = substitute(&json!(["{{keep}}", "a {{  keep }} b"]), &params).unwrap();
+        assert_eq!(out, json!(["{{keep}}", "a {{  keep }} b"]));
     }
 
     #[test]
@@ -214,6 +231,26 @@ mod tests {
         let err = substitute(&json!(["{{ nope }}", "x {{other}}"]), &params).unwrap_err();
         assert_eq!(err.len(), 2);
         assert_eq!(err[0].0, "unknown placeholder {{ nope }}");
+    }
+
+    #[test]
+    fn list_elements_that_are_lists_are_spliced() {
+        let out = substitute(&json!(["{{ cmds }}", "c"]), &params).unwrap();
+        assert_eq!(out, json!(["a", "b", "c"]));
+    }
+
+    #[test]
+    fn ssm_string_list_inside_a_longer_string_is_an_error() {
+        let lookup = |p: &Placeholder| match p {
+            Placeholder::Ssm(_) => Ok(Some(json!(["x", "y"]))),
+            other => Err(format!("unknown {other}")),
+        };
+        let err = substitute(&json!("run {{ssm:/list}}"), &lookup).unwrap_err();
+        assert!(err[0].0.contains("is a StringList"), "{err:?}");
+        assert_eq!(
+            substitute(&json!(["{{ssm:/list}}"]), &lookup).unwrap(),
+            json!(["x", "y"])
+        );
     }
 
     #[test]

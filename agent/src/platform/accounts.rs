@@ -39,11 +39,11 @@ pub fn lookup_id(root: &Root, kind: AccountKind, name: &str) -> std::io::Result<
         };
         return Ok(found);
     }
-    Ok(scan(&root.join(Path::new(kind.db())), |fields| {
+    scan(&root.join(Path::new(kind.db())), |fields| {
         (fields.first() == Some(&name))
             .then(|| fields.get(2).and_then(|id| id.parse().ok()))
             .flatten()
-    })?)
+    })
 }
 
 /// The name of a numeric id under this root, for messages; the number itself

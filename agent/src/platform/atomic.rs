@@ -43,6 +43,33 @@ fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> Wri
     }
 }
 
+/// Temp files are `.rampart-<pid>-<random>.tmp` in the target's directory.
+const TEMP_PREFIX: &str = ".rampart-";
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// Removes temp files left in `dir` by a writer that died (its pid is gone).
+/// They are never visible under the target's name, but they are clutter, and
+/// may hold a secret (with the secret's own owner and mode).
+fn remove_stale_temps(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some(rest) = name
+            .strip_prefix(TEMP_PREFIX)
+            .filter(|_| name.ends_with(TEMP_SUFFIX))
+        else {
+            continue;
+        };
+        let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
+        if pid.is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists()) {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
 /// Owner, group and permission bits a managed file must end up with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileMeta {
@@ -92,15 +119,21 @@ pub fn write_file(path: &Path, content: &[u8], meta: FileMeta) -> Result<(), Wri
         }
     };
 
+    failpoint("before-create");
+    remove_stale_temps(dir);
+
     // Create the temp file exclusively (O_EXCL: never follows or reuses a
-    // name), readable by nobody but root until its final mode is set.
+    // name), readable by nobody but root until its final mode is set. The
+    // name carries our pid so a crashed writer's leftovers can be recognised.
+    let prefix = format!("{TEMP_PREFIX}{}-", std::process::id());
     let mut tmp = tempfile::Builder::new()
-        .prefix(".rampart-")
-        .suffix(".tmp")
+        .prefix(&prefix)
+        .suffix(TEMP_SUFFIX)
         .permissions(Permissions::from_mode(0o600))
         .tempfile_in(dir)
         .map_err(io_err("create temp file in", dir))?;
 
+    failpoint("after-create");
     // Final owner and mode on the descriptor, before any byte is written.
     fchown(
         tmp.as_file(),
@@ -112,21 +145,66 @@ pub fn write_file(path: &Path, content: &[u8], meta: FileMeta) -> Result<(), Wri
         .set_permissions(Permissions::from_mode(meta.mode))
         .map_err(io_err("set mode of temp file for", path))?;
 
+    failpoint("after-chmod");
     // Write and flush the content to stable storage.
-    tmp.write_all(content)
-        .map_err(io_err("write temp file for", path))?;
+    write_content(tmp.as_file_mut(), content).map_err(io_err("write temp file for", path))?;
     tmp.as_file()
         .sync_all()
         .map_err(io_err("fsync temp file for", path))?;
 
+    failpoint("after-fsync");
     // Re-check just before the rename, then swap the new file into place.
     check_target(path)?;
     tmp.persist(path)
         .map_err(|e| io_err("rename temp file onto", path)(e.error))?;
 
+    failpoint("after-rename");
     // Make the rename itself durable.
-    sync_dir(dir)
+    sync_dir(dir)?;
+    failpoint("after-dir-fsync");
+    Ok(())
 }
+
+/// Crash points for the kill -9 tests: with the `failpoints` feature, a
+/// write dies by SIGKILL at the point named in `RAMPART_FAILPOINT`. Without
+/// the feature this compiles to nothing.
+#[cfg(feature = "failpoints")]
+fn failpoint(name: &str) {
+    if std::env::var("RAMPART_FAILPOINT").is_ok_and(|v| v == name) {
+        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
+    }
+}
+
+#[cfg(not(feature = "failpoints"))]
+#[inline(always)]
+fn failpoint(_name: &str) {}
+
+#[cfg(not(feature = "failpoints"))]
+fn write_content(file: &mut File, content: &[u8]) -> io::Result<()> {
+    file.write_all(content)
+}
+
+/// With crash points, the write is split so that a torn write (half the
+/// bytes on disk) can be tested too.
+#[cfg(feature = "failpoints")]
+fn write_content(file: &mut File, content: &[u8]) -> io::Result<()> {
+    let half = content.len() / 2;
+    file.write_all(&content[..half])?;
+    file.sync_data()?;
+    failpoint("mid-write");
+    file.write_all(&content[half..])
+}
+
+/// The crash points, in the order a write passes them.
+pub const FAILPOINTS: [&str; 7] = [
+    "before-create",
+    "after-create",
+    "after-chmod",
+    "mid-write",
+    "after-fsync",
+    "after-rename",
+    "after-dir-fsync",
+];
 
 /// Sets owner, group and mode of an existing regular file without following a
 /// symlink and without rewriting its content.

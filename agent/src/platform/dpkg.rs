@@ -45,18 +45,27 @@ pub fn present(root: &Root) -> bool {
 }
 
 /// Reads every paragraph of the root's status file.
+///
+/// dpkg does not require UTF-8 (an old or locally built package may carry a
+/// Latin-1 maintainer or description), so invalid bytes are replaced rather
+/// than failing the whole inventory; names, versions and architectures are
+/// ASCII by policy and come through unchanged.
 pub fn read_status(root: &Root) -> std::io::Result<Vec<DpkgPackage>> {
-    let text = std::fs::read_to_string(root.join(Path::new(STATUS_PATH)))?;
-    Ok(parse_status(&text))
+    let bytes = std::fs::read(root.join(Path::new(STATUS_PATH)))?;
+    Ok(parse_status(&String::from_utf8_lossy(&bytes)))
 }
 
 /// Parses a status file. Unknown fields and continuation lines of fields
 /// Rampart does not use are skipped; a paragraph without `Package:` is dropped.
+///
+/// As in dpkg's own parser, only an empty line ends a paragraph (a line of
+/// blanks is a continuation line) and field names are case-insensitive
+/// (deb822(5)).
 pub fn parse_status(text: &str) -> Vec<DpkgPackage> {
     let mut out = Vec::new();
     let mut cur = DpkgPackage::default();
     for line in text.lines() {
-        if line.trim().is_empty() {
+        if line.is_empty() {
             if !cur.name.is_empty() {
                 out.push(std::mem::take(&mut cur));
             } else {
@@ -71,16 +80,16 @@ pub fn parse_status(text: &str) -> Vec<DpkgPackage> {
             continue;
         };
         let value = value.trim();
-        match key {
-            "Package" => cur.name = value.to_string(),
-            "Version" => cur.version = value.to_string(),
-            "Architecture" => cur.architecture = value.to_string(),
-            "Status" => cur.state = value.split_whitespace().nth(2).unwrap_or("").to_string(),
-            "Maintainer" => cur.maintainer = value.to_string(),
-            "Section" => cur.section = value.to_string(),
-            "Homepage" => cur.homepage = value.to_string(),
-            "Description" => cur.summary = value.to_string(),
-            "Source" => cur.source = value.to_string(),
+        match key.to_ascii_lowercase().as_str() {
+            "package" => cur.name = value.to_string(),
+            "version" => cur.version = value.to_string(),
+            "architecture" => cur.architecture = value.to_string(),
+            "status" => cur.state = value.split_whitespace().nth(2).unwrap_or("").to_string(),
+            "maintainer" => cur.maintainer = value.to_string(),
+            "section" => cur.section = value.to_string(),
+            "homepage" => cur.homepage = value.to_string(),
+            "description" => cur.summary = value.to_string(),
+            "source" => cur.source = value.to_string(),
             _ => {}
         }
     }

@@ -17,7 +17,7 @@ use std::io::{self, Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -32,10 +32,13 @@ pub const RUN_TOKEN_VAR: &str = "RAMPART_RUN_TOKEN";
 /// Copy buffer size for the output threads.
 const COPY_BUF_BYTES: usize = 64 * 1024;
 
+/// Continuation bytes after the first byte of a UTF-8 character, at most.
+const UTF8_MAX_CONTINUATION: usize = 3;
+
 /// How often leftover processes are re-scanned while they shut down.
 const REAP_POLL: Duration = Duration::from_millis(20);
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RunSpec {
     pub program: PathBuf,
     pub args: Vec<String>,
@@ -48,6 +51,8 @@ pub struct RunSpec {
     pub stderr_path: PathBuf,
     /// Bytes kept of each stream; the rest is read and counted, not stored.
     pub cap_bytes: u64,
+    /// Applied to both streams before the cap (secret masking).
+    pub filter: Option<Arc<dyn StreamFilter>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,11 +93,13 @@ pub fn run(spec: &RunSpec) -> io::Result<RunOutcome> {
         child.stdout.take().expect("piped"),
         &spec.stdout_path,
         spec.cap_bytes,
+        spec.filter.clone(),
     )?;
     let err_thread = copy_capped(
         child.stderr.take().expect("piped"),
         &spec.stderr_path,
         spec.cap_bytes,
+        spec.filter.clone(),
     )?;
 
     // Wait on a thread so the timeout can be enforced from here.
@@ -155,45 +162,115 @@ fn become_subreaper() {
     }
 }
 
-/// Copies `src` into a new file at `path`, keeping at most `cap` bytes and
-/// cutting on a UTF-8 character boundary. Returns the number of bytes dropped.
+/// Rewrites a stream on its way to the file, e.g. to mask secrets. It must
+/// copy all of `src` to `dst`.
+pub trait StreamFilter: Send + Sync {
+    fn copy(&self, src: &mut dyn Read, dst: &mut dyn Write) -> io::Result<()>;
+}
+
+/// Copies `src` into a new file at `path` on a thread, through `filter` when
+/// given, keeping at most `cap` bytes. Returns the number of bytes dropped.
 fn copy_capped(
     mut src: impl Read + Send + 'static,
     path: &Path,
     cap: u64,
+    filter: Option<Arc<dyn StreamFilter>>,
 ) -> io::Result<thread::JoinHandle<io::Result<u64>>> {
-    let mut file = File::create(path)?;
+    let mut out = CappedFile::new(File::create(path)?, cap);
     Ok(thread::spawn(move || {
-        let mut buf = vec![0u8; COPY_BUF_BYTES];
-        let mut kept: u64 = 0;
-        let mut dropped: u64 = 0;
-        let mut full = false;
-        loop {
-            let n = match src.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            if full {
-                dropped += n as u64;
-                continue;
-            }
-            let room = cap - kept;
-            if (n as u64) <= room {
-                file.write_all(&buf[..n])?;
-                kept += n as u64;
-            } else {
-                let cut = utf8_floor(&buf[..n], room as usize);
-                file.write_all(&buf[..cut])?;
-                kept += cut as u64;
-                dropped += (n - cut) as u64;
-                full = true;
+        match filter {
+            Some(f) => f.copy(&mut src, &mut out)?,
+            None => {
+                let mut buf = vec![0u8; COPY_BUF_BYTES];
+                loop {
+                    let n = match src.read(&mut buf) {
+                        Ok(0) => break,
+                        Ok(n) => n,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(e),
+                    };
+                    out.write_all(&buf[..n])?;
+                }
             }
         }
-        file.sync_all()?;
-        Ok(dropped)
+        out.finish()
     }))
+}
+
+/// A file that keeps the first `cap` bytes written to it, cut on a UTF-8
+/// character boundary, and counts the rest. Writes never fail for being over
+/// the cap, so the producer is never blocked or killed by a full pipe.
+struct CappedFile {
+    file: File,
+    cap: u64,
+    kept: u64,
+    dropped: u64,
+    full: bool,
+    /// The last bytes kept: a character may arrive split across two writes,
+    /// and the cut must not fall inside it either.
+    tail: Vec<u8>,
+}
+
+impl CappedFile {
+    fn new(file: File, cap: u64) -> Self {
+        CappedFile {
+            file,
+            cap,
+            kept: 0,
+            dropped: 0,
+            full: false,
+            tail: Vec::with_capacity(UTF8_MAX_CONTINUATION),
+        }
+    }
+
+    /// Flushes to disk and returns the number of bytes dropped.
+    fn finish(self) -> io::Result<u64> {
+        self.file.sync_all()?;
+        Ok(self.dropped)
+    }
+}
+
+impl Write for CappedFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = buf.len();
+        if self.full {
+            self.dropped += n as u64;
+            return Ok(n);
+        }
+        let room = self.cap - self.kept;
+        if (n as u64) <= room {
+            self.file.write_all(buf)?;
+            self.kept += n as u64;
+            self.tail
+                .extend_from_slice(&buf[n.saturating_sub(UTF8_MAX_CONTINUATION)..]);
+            let excess = self.tail.len().saturating_sub(UTF8_MAX_CONTINUATION);
+            self.tail.drain(..excess);
+            return Ok(n);
+        }
+
+        // Find the cut in the kept tail followed by this write.
+        let back = self.tail.len();
+        self.tail.extend_from_slice(buf);
+        let cut = utf8_floor(&self.tail, back + room as usize);
+        if cut >= back {
+            self.file.write_all(&buf[..cut - back])?;
+            self.kept += (cut - back) as u64;
+            self.dropped += (n - (cut - back)) as u64;
+        } else {
+            // The cut is inside a character already written: take its first
+            // bytes back out of the file.
+            let unkept = (back - cut) as u64;
+            self.file.set_len(self.kept - unkept)?;
+            self.kept -= unkept;
+            self.dropped += n as u64 + unkept;
+        }
+        self.full = true;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
 }
 
 /// The largest index `<= limit` that does not split a UTF-8 sequence. Bytes
@@ -245,7 +322,8 @@ fn has_token(pid: i32, token: &str) -> bool {
 }
 
 /// Every live process that belongs to the run: in its group, carrying its
-/// token, or descended from one of those. Zombies re-parented to us are reaped.
+/// token, re-parented to us, or descended from one of those. Zombies
+/// re-parented to us are reaped.
 fn members(group: i32, token: &str) -> Vec<i32> {
     let me = std::process::id() as i32;
     let all: Vec<ProcInfo> = fs::read_dir("/proc")
@@ -264,7 +342,9 @@ fn members(group: i32, token: &str) -> Vec<i32> {
             }
             continue;
         }
-        if p.pgid == group || has_token(p.pid, token) {
+        // Orphans re-parented to us (the subreaper) are the step's too: steps
+        // run one at a time, so Rampart has no other children meanwhile.
+        if p.pgid == group || p.ppid == me || has_token(p.pid, token) {
             found.insert(p.pid);
         }
     }
@@ -317,6 +397,41 @@ fn end_leftovers(group: i32, token: &str, grace: Duration) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Hands out one chunk per read, as a pipe does with separate writes.
+    struct Chunks(std::collections::VecDeque<&'static [u8]>);
+
+    impl Read for Chunks {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let Some(chunk) = self.0.pop_front() else {
+                return Ok(0);
+            };
+            buf[..chunk.len()].copy_from_slice(chunk);
+            Ok(chunk.len())
+        }
+    }
+
+    fn capped(chunks: &[&'static [u8]], cap: u64) -> (Vec<u8>, u64) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out");
+        let src = Chunks(chunks.iter().copied().collect());
+        let dropped = copy_capped(src, &path, cap, None)
+            .unwrap()
+            .join()
+            .unwrap()
+            .unwrap();
+        (fs::read(&path).unwrap(), dropped)
+    }
+
+    #[test]
+    fn cap_does_not_split_a_character_that_spans_two_reads() {
+        // "a€tail" with the euro sign (E2 82 AC) split after its first byte.
+        let chunks: [&[u8]; 2] = [b"a\xE2", b"\x82\xACtail"];
+        assert_eq!(capped(&chunks, 2), (b"a".to_vec(), 7));
+        assert_eq!(capped(&chunks, 3), (b"a".to_vec(), 7));
+        assert_eq!(capped(&chunks, 4), ("a€".as_bytes().to_vec(), 4));
+        assert_eq!(capped(&chunks, 100), ("a€tail".as_bytes().to_vec(), 0));
+    }
 
     #[test]
     fn utf8_floor_never_splits_a_character() {

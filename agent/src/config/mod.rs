@@ -1,0 +1,123 @@
+//! Rampart's settings: `/etc/rampart/rampart.toml` (or `--config` /
+//! `RAMPART_CONFIG`), parsed and validated once into typed settings. A
+//! missing default file means defaults; a file named explicitly must exist.
+//! Unknown keys are errors, so a typo does not silently change nothing.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use thiserror::Error;
+
+/// Where the config file lives unless told otherwise.
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/rampart/rampart.toml";
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("config file {path} is invalid: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    #[serde(default)]
+    pub aws: AwsSettings,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsSettings {
+    /// Region; default: the SDK's chain (AWS_REGION, profile, IMDS).
+    pub region: Option<String>,
+    /// Shared-config profile; default: AWS_PROFILE or "default".
+    pub profile: Option<String>,
+    /// Attempts per AWS call, first try included (default 3).
+    pub max_attempts: Option<u32>,
+    #[serde(default)]
+    pub endpoints: Endpoints,
+}
+
+/// Per-service endpoint overrides: VPC endpoints, FIPS endpoints, test
+/// servers. The SDK's own variables (`AWS_ENDPOINT_URL`,
+/// `AWS_ENDPOINT_URL_SSM`, ...) take precedence over these.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoints {
+    pub ssm: Option<String>,
+    pub s3: Option<String>,
+}
+
+impl Settings {
+    /// Loads `explicit` if given (it must exist), else the default path if it
+    /// exists, else defaults.
+    pub fn load(explicit: Option<&Path>) -> Result<Settings, ConfigError> {
+        let (path, must_exist) = match explicit {
+            Some(p) => (p.to_path_buf(), true),
+            None => (PathBuf::from(DEFAULT_CONFIG_PATH), false),
+        };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => {
+                return Ok(Settings::default())
+            }
+            Err(source) => return Err(ConfigError::Read { path, source }),
+        };
+        Self::parse(&text).map_err(|message| ConfigError::Invalid { path, message })
+    }
+
+    pub fn parse(text: &str) -> Result<Settings, String> {
+        let settings: Settings = toml::from_str(text).map_err(|e| e.to_string())?;
+        for (name, url) in [
+            ("ssm", &settings.aws.endpoints.ssm),
+            ("s3", &settings.aws.endpoints.s3),
+        ] {
+            if let Some(u) = url {
+                if !(u.starts_with("https://") || u.starts_with("http://")) {
+                    return Err(format!(
+                        "aws.endpoints.{name} must be an http(s) URL, got '{u}'"
+                    ));
+                }
+            }
+        }
+        if settings.aws.max_attempts == Some(0) {
+            return Err("aws.max_attempts must be at least 1".into());
+        }
+        Ok(settings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_endpoints_and_rejects_unknown_keys() {
+        let s = Settings::parse(
+            "[aws]\nregion = 'eu-west-1'\n[aws.endpoints]\nssm = 'http://127.0.0.1:5000'\n",
+        )
+        .unwrap();
+        assert_eq!(s.aws.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(
+            s.aws.endpoints.ssm.as_deref(),
+            Some("http://127.0.0.1:5000")
+        );
+        let e = Settings::parse("[aws]\nregoin = 'x'\n").unwrap_err();
+        assert!(e.contains("regoin"), "{e}");
+        let e = Settings::parse("[aws.endpoints]\nssm = 'ftp://x'\n").unwrap_err();
+        assert!(
+            e.contains("aws.endpoints.ssm must be an http(s) URL"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn missing_default_file_means_defaults_but_explicit_must_exist() {
+        assert!(Settings::load(Some(Path::new("/nonexistent/rampart.toml"))).is_err());
+    }
+}
