@@ -1,7 +1,7 @@
 //! Reads dpkg's package database (`/var/lib/dpkg/status`) directly.
 //!
-//! Reading the file is an order of magnitude faster than running `dpkg-query`
-//! and works the same on a mounted image. The format is deb822 paragraphs,
+//! Reading the file needs no process and works the same on a mounted image
+//! root, where running dpkg-query would need the image's own binaries. The format is deb822 paragraphs,
 //! documented in dpkg(1) and deb-control(5).
 
 use std::path::Path;
