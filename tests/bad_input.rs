@@ -233,8 +233,16 @@ fn unknown_flag_is_a_usage_error() {
 fn validate_accepts_the_shipped_documents() {
     let sb = Sandbox::new();
     let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../documents");
-    for entry in std::fs::read_dir(docs).unwrap() {
-        let path = entry.unwrap().path();
+    let mut paths: Vec<_> = std::fs::read_dir(&docs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    paths.extend(
+        std::fs::read_dir(docs.join("ssm"))
+            .unwrap()
+            .map(|e| e.unwrap().path()),
+    );
+    for path in paths {
         if path.extension().is_some_and(|e| e == "yml" || e == "json") {
             let mut cmd = sb.rampart("validate", &path);
             if path.ends_with("Rampart-InstallSecretFile.yml") {

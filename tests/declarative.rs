@@ -1129,7 +1129,7 @@ fn package_minimum_version_agrees_with_dpkg_compare_versions() {
 }
 
 #[test]
-fn package_apply_on_noncompliant_package_fails_saying_enforcement_is_unavailable() {
+fn package_apply_without_a_package_source_fails_and_changes_nothing() {
     let sb = package_root();
     let before = snapshot(&sb.root());
 
@@ -1151,7 +1151,9 @@ fn package_apply_on_noncompliant_package_fails_saying_enforcement_is_unavailable
     for step in ["ssh", "telnet"] {
         let r = only_resource(&record, step);
         assert_resource(r, "Failed", false);
-        assert!(detail(r).contains("enforcement is not available"), "{r:#}");
+        // No /etc/apt in this root and no `sources`: dpkg has nothing to
+        // install from (tests/packages.rs covers enforcement).
+        assert!(detail(r).contains("dpkg cannot fetch"), "{r:#}");
     }
     assert_resource(only_resource(&record, "ok"), "Compliant", false);
     assert_same_tree(&before, &snapshot(&sb.root()));

@@ -13,6 +13,15 @@ need=()
 for tool in systemctl:systemd dpkg-query:dpkg setsid:util-linux awk:mawk stat:coreutils; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool##*:}")
 done
+# Package tests (tests/packages.rs, tests/versions.rs): fake .debs built with
+# dpkg-deb, a local apt repository indexed by dpkg-scanpackages, the rpm CLI,
+# and C reference helpers linked against libdpkg and librpm.
+for tool in dpkg-deb:dpkg dpkg-scanpackages:dpkg-dev apt-get:apt rpm:rpm cc:gcc pkg-config:pkg-config; do
+  command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool##*:}")
+done
+for lib in libdpkg:libdpkg-dev rpm:librpm-dev; do
+  pkg-config --exists "${lib%%:*}" 2>/dev/null || need+=("${lib##*:}")
+done
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     echo "tests/run.sh: missing packages: ${need[*]} (install them, or run as root on Debian/Ubuntu)" >&2

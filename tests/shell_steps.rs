@@ -108,10 +108,11 @@ fn only_run(sb: &Sandbox) -> PathBuf {
     runs.into_iter().next().unwrap()
 }
 
-/// Where a step's stream lands: `<run>/<commandId>/<instanceId>/<action>/<step>/<stream>`,
+/// Where a step's stream lands: `<run>/keys/<commandId>/<instanceId>/<action>/<step>/<stream>`,
 /// with ':' dropped from action and step names as SSM does in its S3 keys.
 fn stream_path(sb: &Sandbox, record: &Value, step_name: &str, stream: &str) -> PathBuf {
     only_run(sb)
+        .join("keys")
         .join(record["commandId"].as_str().unwrap())
         .join(record["instanceId"].as_str().unwrap())
         .join(SHELL_KEY)
@@ -406,6 +407,7 @@ fn streams_land_under_the_ssm_output_key() {
     assert_eq!(code, 0, "{r:#}");
     let instance = r["instanceId"].as_str().unwrap();
     let base = only_run(&sb)
+        .join("keys")
         .join("cmd-keys-1")
         .join(instance)
         .join("awsrunShellScript")
@@ -769,6 +771,7 @@ fn schema_1_2_runtime_config_runs_and_files_output_under_its_id() {
     assert_eq!(code, 0, "{r:#}");
     assert_eq!(statuses(&r), expect(&[("0.aws:runShellScript", "Success")]));
     let stdout = only_run(&sb)
+        .join("keys")
         .join(r["commandId"].as_str().unwrap())
         .join(r["instanceId"].as_str().unwrap())
         .join("awsrunShellScript/0.awsrunShellScript/stdout");

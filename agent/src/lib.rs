@@ -4,7 +4,8 @@
 //! (`documents`), its parameters typed and substituted (`parameters`), its steps
 //! planned and executed (`engine`) by actions (`actions`) that touch the host only
 //! through `platform`; results are recorded by `output`. `inventory` reads host
-//! facts through the same platform layer. `cli` is the only caller of all of them.
+//! facts through the same platform layer. `schedule` reads association schedule
+//! expressions for the daemon. `cli` is the only caller of all of them.
 
 pub mod actions;
 pub mod cli;
@@ -13,6 +14,8 @@ pub mod config;
 pub mod documents;
 pub mod engine;
 pub mod inventory;
+pub mod invocation;
 pub mod output;
 pub mod parameters;
 pub mod platform;
+pub mod schedule;

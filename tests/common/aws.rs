@@ -234,3 +234,165 @@ fn serve(
         }
     }
 }
+
+/// A moto server owned by one test, which may stop and restart it (for
+/// outage tests). It dies with the thread that started it.
+pub struct OwnMoto {
+    pub port: u16,
+    child: Option<Child>,
+}
+
+impl OwnMoto {
+    pub fn start() -> OwnMoto {
+        let mut m = OwnMoto {
+            port: free_port(),
+            child: None,
+        };
+        m.restart();
+        m
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts (again) on the same port, with empty state.
+    pub fn restart(&mut self) {
+        self.stop();
+        let exe = std::env::var("MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
+        let child = Command::new("setpriv")
+            .args(["--pdeathsig", "KILL", "--"])
+            .arg(&exe)
+            .args(["-H", "127.0.0.1", "-p", &self.port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {exe}: {e}"));
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while http_get(self.port, "/moto-api/").is_none() {
+            assert!(Instant::now() < deadline, "moto did not come up");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for OwnMoto {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Creates a bucket, optionally with default encryption ("AES256" or a KMS
+/// key id for aws:kms).
+pub fn create_bucket(endpoint: &str, bucket: &str, default_sse: Option<&str>) {
+    use aws_sdk_s3::types::{
+        ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+        ServerSideEncryptionRule,
+    };
+    block_on(async {
+        let s3 = s3_client(endpoint).await;
+        s3.create_bucket().bucket(bucket).send().await.unwrap();
+        if let Some(sse) = default_sse {
+            let by_default = if sse == "AES256" {
+                ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::Aes256)
+            } else {
+                ServerSideEncryptionByDefault::builder()
+                    .sse_algorithm(ServerSideEncryption::AwsKms)
+                    .kms_master_key_id(sse)
+            };
+            let rule = ServerSideEncryptionRule::builder()
+                .apply_server_side_encryption_by_default(by_default.build().unwrap())
+                .build();
+            s3.put_bucket_encryption()
+                .bucket(bucket)
+                .server_side_encryption_configuration(
+                    ServerSideEncryptionConfiguration::builder()
+                        .rules(rule)
+                        .build()
+                        .unwrap(),
+                )
+                .send()
+                .await
+                .unwrap();
+        }
+    });
+}
+
+/// A path-style S3 client for test setup and inspection.
+pub async fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
+    let sdk = sdk(endpoint).await;
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// One stored object as S3 reports it.
+#[derive(Debug, Clone)]
+pub struct StoredObject {
+    pub key: String,
+    pub body: Vec<u8>,
+    pub content_type: String,
+    pub sse: Option<String>,
+    pub kms_key: Option<String>,
+    pub etag: String,
+}
+
+/// Every object under `prefix`, with body and metadata.
+pub fn objects(endpoint: &str, bucket: &str, prefix: &str) -> Vec<StoredObject> {
+    block_on(async {
+        let s3 = s3_client(endpoint).await;
+        let list = s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .send()
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        for o in list.contents() {
+            let key = o.key().unwrap().to_string();
+            let got = s3
+                .get_object()
+                .bucket(bucket)
+                .key(&key)
+                .send()
+                .await
+                .unwrap();
+            out.push(StoredObject {
+                content_type: got.content_type().unwrap_or_default().to_string(),
+                sse: got.server_side_encryption().map(|s| s.as_str().to_string()),
+                kms_key: got.ssekms_key_id().map(str::to_string),
+                etag: got.e_tag().unwrap_or_default().to_string(),
+                body: got.body.collect().await.unwrap().into_bytes().to_vec(),
+                key,
+            });
+        }
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        out
+    })
+}
+
+/// Creates a KMS key and returns its id.
+pub fn create_kms_key(endpoint: &str) -> String {
+    block_on(async {
+        let kms = aws_sdk_kms::Client::new(&sdk(endpoint).await);
+        kms.create_key()
+            .send()
+            .await
+            .unwrap()
+            .key_metadata()
+            .unwrap()
+            .key_id()
+            .to_string()
+    })
+}

@@ -64,6 +64,10 @@ impl FileAction {
 }
 
 impl Action for FileAction {
+    fn watched_paths(&self) -> Vec<PathBuf> {
+        vec![self.path.clone()]
+    }
+
     fn run(&self, ctx: &StepContext) -> ActionOutcome {
         declarative_outcome(ctx.mode, vec![reconcile(self, ctx)])
     }

@@ -148,6 +148,10 @@ impl LineAction {
 }
 
 impl Action for LineAction {
+    fn watched_paths(&self) -> Vec<PathBuf> {
+        vec![self.path.clone()]
+    }
+
     fn run(&self, ctx: &StepContext) -> ActionOutcome {
         declarative_outcome(ctx.mode, vec![reconcile(self, ctx)])
     }

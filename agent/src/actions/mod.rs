@@ -106,6 +106,12 @@ pub struct ActionOutcome {
 
 pub trait Action: Send + Sync {
     fn run(&self, ctx: &StepContext) -> ActionOutcome;
+
+    /// In-root paths whose change means this step's resource may have
+    /// drifted; the agent watches them and re-runs the step alone.
+    fn watched_paths(&self) -> Vec<PathBuf> {
+        Vec::new()
+    }
 }
 
 /// The actions Rampart knows, for messages.

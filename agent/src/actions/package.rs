@@ -1,14 +1,22 @@
-//! `rampart:package`: packages present (optionally at a minimum version) or
-//! absent.
+//! `rampart:package`: packages absent, present, at an exact version or at
+//! least a minimum version, enforced through the system's package manager.
 //!
-//! Inputs: `names` (a package name or list; `name:arch` selects one
-//! architecture), `state` (present or absent), `minimumVersion` (with
-//! present). Checking reads the package database directly (dpkg) or through
-//! `rpm`. Enforcement through the package manager is not built yet: apply
-//! mode reports a non-compliant package as failed and says what to run.
+//! Checking reads the package database directly (dpkg's status file) or
+//! through `rpm --root -qa`, and orders versions with the manager's own
+//! rules ([`crate::platform::version`]). Enforcement on dpkg systems runs
+//! `apt-get` (repositories, dependencies) or `dpkg` (package files named in
+//! `sources`), non-interactively, after waiting for the package manager's
+//! lock; under `--root` both act on the image root. The database is read
+//! again after every change, so the result reports what the tools did, not
+//! what Rampart asked for. Enforcement on rpm systems is not built yet.
 
-use std::collections::HashMap;
-use std::sync::OnceLock;
+mod db;
+mod sources;
+
+use std::cmp::Ordering;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -16,70 +24,35 @@ use super::{
     declarative_outcome, reconcile, Action, ActionOutcome, Inputs, Observation, Resource,
     StepContext,
 };
-use crate::platform::{dpkg, rpm, Root};
+use crate::platform::apt::AptTarget;
+use crate::platform::version::Scheme;
+use crate::platform::Root;
 
-/// Installed packages of one root, loaded on first use and shared by every
-/// package step of a run.
-#[derive(Debug, Default)]
-pub struct PackageDb {
-    loaded: OnceLock<Result<Installed, String>>,
+pub use db::PackageDb;
+
+/// Default and largest wait for another package manager to finish.
+const DEFAULT_LOCK_TIMEOUT_SECS: u64 = 300;
+const MAX_LOCK_TIMEOUT_SECS: u64 = 3600;
+
+/// Package managers the `manager` input may name.
+const MANAGERS: [&str; 7] = ["auto", "apt", "dpkg", "dnf", "yum", "zypper", "rpm"];
+
+/// What a package should be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Wanted {
+    Absent { purge: bool },
+    Present,
+    Exact(String),
+    AtLeast(String),
 }
 
+/// How changes are made, shared by the packages of one step.
 #[derive(Debug, Clone)]
-pub struct Installed {
-    pub manager: &'static str,
-    /// Name -> (architecture, version) of each installed instance.
-    pub packages: HashMap<String, Vec<(String, String)>>,
-    /// Names of dpkg packages removed with their configuration files kept.
-    pub config_only: Vec<String>,
-}
-
-impl PackageDb {
-    pub fn get(&self, root: &Root) -> Result<&Installed, String> {
-        self.loaded
-            .get_or_init(|| load(root))
-            .as_ref()
-            .map_err(Clone::clone)
-    }
-}
-
-fn load(root: &Root) -> Result<Installed, String> {
-    let mut packages: HashMap<String, Vec<(String, String)>> = HashMap::new();
-    if dpkg::present(root) {
-        let all = dpkg::read_status(root)
-            .map_err(|e| format!("failed to read {}: {e}", dpkg::STATUS_PATH))?;
-        let mut config_only = Vec::new();
-        for p in all {
-            if p.is_installed() {
-                packages
-                    .entry(p.name)
-                    .or_default()
-                    .push((p.architecture, p.version));
-            } else if p.state == "config-files" {
-                config_only.push(p.name);
-            }
-        }
-        return Ok(Installed {
-            manager: "dpkg",
-            packages,
-            config_only,
-        });
-    }
-    if rpm::present(root) {
-        for p in rpm::list_installed(root).map_err(|e| format!("failed to query rpm: {e}"))? {
-            let evr = p.evr();
-            packages
-                .entry(p.name)
-                .or_default()
-                .push((p.architecture, evr));
-        }
-        return Ok(Installed {
-            manager: "rpm",
-            packages,
-            config_only: Vec::new(),
-        });
-    }
-    Err("no supported package database under this root (looked for dpkg and rpm)".into())
+struct Enforcement {
+    manager: String,
+    /// Package files or directories of them to install from.
+    sources: Vec<PathBuf>,
+    lock_timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -91,28 +64,76 @@ pub struct PackageAction {
 struct Package {
     name: String,
     arch: Option<String>,
-    present: bool,
-    minimum: Option<String>,
+    wanted: Wanted,
+    how: Arc<Enforcement>,
 }
 
 impl PackageAction {
     pub fn from_inputs(step: &str, inputs: &Value) -> Result<Self, Vec<String>> {
         let i = Inputs::new(step, inputs, false)?;
+        // An explicitly empty list is allowed and manages nothing, so a
+        // document can make a step optional through a StringList parameter.
         let names = i.string_list("names").unwrap_or_default();
-        if names.is_empty() {
+        if names.is_empty() && i.get("names").is_none() {
             i.problem("input 'names' is required (a package name or a list of them)");
         }
-        let present = i.choice("state", &["present", "absent"], "present") == "present";
-        let minimum = i.string("minimumVersion");
-        if let Some(m) = &minimum {
-            if !present {
-                i.problem("minimumVersion only applies to state 'present'");
-            }
-            if m.parse::<debversion::Version>().is_err() {
-                i.problem(format_args!("minimumVersion '{m}' is not a valid version"));
+        for n in &names {
+            if n.is_empty()
+                || n.starts_with('-')
+                || n.contains(|c: char| c.is_whitespace() || c == '/')
+            {
+                i.problem(format_args!("'{n}' is not a package name"));
             }
         }
+        let present = i.choice("state", &["present", "absent"], "present") == "present";
+        let manager = i.choice("manager", &MANAGERS, "auto");
+        let exact = i.string("version");
+        let minimum = i.string("minimumVersion");
+        let purge = i.bool("purge").unwrap_or(false);
+        if !present && (exact.is_some() || minimum.is_some()) {
+            i.problem("version and minimumVersion only apply to state 'present'");
+        }
+        if present && i.get("purge").is_some() {
+            i.problem("purge only applies to state 'absent'");
+        }
+        if exact.is_some() && minimum.is_some() {
+            i.problem("give either version or minimumVersion, not both");
+        }
+        for (key, v) in [("version", &exact), ("minimumVersion", &minimum)] {
+            if let Some(v) = v {
+                if let Err(e) = check_version(&manager, v) {
+                    i.problem(format_args!("input '{key}': {e}"));
+                }
+            }
+        }
+        let sources: Vec<PathBuf> = i
+            .string_list("sources")
+            .unwrap_or_default()
+            .into_iter()
+            .map(PathBuf::from)
+            .collect();
+        for s in &sources {
+            if !s.is_absolute() {
+                i.problem(format_args!(
+                    "source '{}' must be an absolute path to a package file or a directory of them",
+                    s.display()
+                ));
+            }
+        }
+        let lock_timeout = lock_timeout(&i);
         i.finish()?;
+
+        let wanted = match (present, exact, minimum) {
+            (false, _, _) => Wanted::Absent { purge },
+            (true, Some(v), _) => Wanted::Exact(v),
+            (true, None, Some(m)) => Wanted::AtLeast(m),
+            (true, None, None) => Wanted::Present,
+        };
+        let how = Arc::new(Enforcement {
+            manager,
+            sources,
+            lock_timeout,
+        });
         Ok(PackageAction {
             packages: names
                 .into_iter()
@@ -124,12 +145,49 @@ impl PackageAction {
                     Package {
                         name,
                         arch,
-                        present,
-                        minimum: minimum.clone(),
+                        wanted: wanted.clone(),
+                        how: how.clone(),
                     }
                 })
                 .collect(),
         })
+    }
+}
+
+/// A version must be valid for the named manager's rules; with `auto` the
+/// root decides later, so it must be valid for at least one.
+fn check_version(manager: &str, v: &str) -> Result<(), String> {
+    match manager {
+        "apt" | "dpkg" => Scheme::Dpkg.validate(v).map_err(|e| e.to_string()),
+        "auto" => Scheme::Dpkg
+            .validate(v)
+            .or_else(|_| Scheme::Rpm.validate(v))
+            .map_err(|_| {
+                let why = Scheme::Dpkg.validate(v).unwrap_err();
+                format!("{why} (and not a valid rpm version either)")
+            }),
+        _ => Scheme::Rpm.validate(v).map_err(|e| e.to_string()),
+    }
+}
+
+fn lock_timeout(i: &Inputs) -> Duration {
+    let Some(v) = i.get("lockTimeoutSeconds") else {
+        return Duration::from_secs(DEFAULT_LOCK_TIMEOUT_SECS);
+    };
+    let secs = match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    };
+    match secs {
+        Some(s) if s <= MAX_LOCK_TIMEOUT_SECS => Duration::from_secs(s),
+        _ => {
+            i.problem(format_args!(
+                "input 'lockTimeoutSeconds' must be a whole number from 0 to \
+                 {MAX_LOCK_TIMEOUT_SECS}, got {v}"
+            ));
+            Duration::from_secs(DEFAULT_LOCK_TIMEOUT_SECS)
+        }
     }
 }
 
@@ -140,23 +198,130 @@ impl Action for PackageAction {
     }
 }
 
-/// Compares two versions with the package manager's rules. dpkg ordering is
-/// implemented by the `debversion` crate; rpm ordering is not available yet.
-fn older_than(manager: &str, have: &str, want: &str) -> Result<bool, String> {
-    match manager {
-        "dpkg" => {
-            let h: debversion::Version = have
-                .parse()
-                .map_err(|_| format!("installed version '{have}' does not parse"))?;
-            let w: debversion::Version = want
-                .parse()
-                .map_err(|_| format!("minimumVersion '{want}' does not parse"))?;
-            Ok(h < w)
+/// The tool that changes a dpkg root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DpkgTool {
+    Apt,
+    Dpkg,
+}
+
+impl Package {
+    fn spec(&self) -> String {
+        match &self.arch {
+            Some(a) => format!("{}:{a}", self.name),
+            None => self.name.clone(),
         }
-        other => Err(format!(
-            "minimumVersion is not supported on {other} systems yet"
-        )),
     }
+
+    /// Picks apt or dpkg for a dpkg root, refusing managers of other systems.
+    fn dpkg_tool(&self, root: &Root) -> Result<DpkgTool, String> {
+        match self.how.manager.as_str() {
+            "apt" => Ok(DpkgTool::Apt),
+            "dpkg" => Ok(DpkgTool::Dpkg),
+            "auto" if root.join(Path::new("/etc/apt")).is_dir() && tool_runs("apt-get") => {
+                Ok(DpkgTool::Apt)
+            }
+            "auto" => Ok(DpkgTool::Dpkg),
+            other => Err(format!(
+                "manager '{other}' does not manage this root: it has a dpkg database \
+                 (use manager 'apt', 'dpkg' or 'auto')"
+            )),
+        }
+    }
+
+    /// Installs or upgrades on a dpkg root.
+    fn install_dpkg(
+        &self,
+        ctx: &StepContext,
+        target: &AptTarget,
+        scheme: Scheme,
+    ) -> Result<String, String> {
+        let tool = self.dpkg_tool(ctx.root)?;
+        if !self.how.sources.is_empty() {
+            let deb = self.pick_file(scheme)?;
+            let done = match tool {
+                DpkgTool::Apt => target.install(&[deb.path.display().to_string()]),
+                DpkgTool::Dpkg => target.dpkg_install(std::slice::from_ref(&deb.path)),
+            };
+            done.map_err(|e| e.to_string())?;
+            let verb = if tool == DpkgTool::Apt {
+                "apt-get install"
+            } else {
+                "dpkg --install"
+            };
+            return Ok(format!("{verb} {} ({})", deb.path.display(), deb.version));
+        }
+        if tool == DpkgTool::Dpkg {
+            return Err(format!(
+                "dpkg cannot fetch {}: list package files in 'sources', or use manager 'apt'",
+                self.spec()
+            ));
+        }
+
+        // Ask apt what it would install before installing anything, so a
+        // repository that cannot satisfy the step changes nothing.
+        target.update().map_err(|e| e.to_string())?;
+        let candidate = target
+            .candidate(&self.spec())
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("no configured repository offers {}", self.spec()))?;
+        let spec = match &self.wanted {
+            Wanted::Exact(v) => format!("{}={v}", self.spec()),
+            Wanted::AtLeast(m) => {
+                if scheme.compare(&candidate, m).map_err(|e| e.to_string())? == Ordering::Less {
+                    return Err(format!(
+                        "the newest {} in the configured repositories is {candidate}, \
+                         older than minimumVersion {m}",
+                        self.spec()
+                    ));
+                }
+                self.spec()
+            }
+            _ => self.spec(),
+        };
+        target
+            .install(std::slice::from_ref(&spec))
+            .map_err(|e| e.to_string())?;
+        Ok(format!("apt-get install {spec}"))
+    }
+
+    fn remove_dpkg(
+        &self,
+        ctx: &StepContext,
+        target: &AptTarget,
+        purge: bool,
+    ) -> Result<String, String> {
+        let names = [self.spec()];
+        let (done, verb) = match self.dpkg_tool(ctx.root)? {
+            DpkgTool::Apt => (
+                target.remove(&names, purge),
+                if purge {
+                    "apt-get purge"
+                } else {
+                    "apt-get remove"
+                },
+            ),
+            DpkgTool::Dpkg => (
+                target.dpkg_remove(&names, purge),
+                if purge {
+                    "dpkg --purge"
+                } else {
+                    "dpkg --remove"
+                },
+            ),
+        };
+        done.map_err(|e| e.to_string())?;
+        Ok(format!("{verb} {}", self.spec()))
+    }
+}
+
+fn tool_runs(tool: &str) -> bool {
+    std::process::Command::new(tool)
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 impl Resource for Package {
@@ -165,10 +330,7 @@ impl Resource for Package {
     }
 
     fn id(&self) -> String {
-        match &self.arch {
-            Some(a) => format!("{}:{a}", self.name),
-            None => self.name.clone(),
-        }
+        self.spec()
     }
 
     fn observe(&self, ctx: &StepContext) -> Result<Observation, String> {
@@ -189,7 +351,7 @@ impl Resource for Package {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        if !self.present {
+        if matches!(self.wanted, Wanted::Absent { .. }) {
             return Ok(if instances.is_empty() {
                 let note = if db.config_only.contains(&self.name) {
                     " (configuration files remain)"
@@ -204,67 +366,107 @@ impl Resource for Package {
         if instances.is_empty() {
             return Ok(Observation::Drift(vec!["not installed".into()]));
         }
-        if let Some(min) = &self.minimum {
-            let mut old = Vec::new();
-            for (arch, v) in &instances {
-                if older_than(db.manager, v, min)? {
-                    old.push(format!("{v} ({arch}) is older than {min}"));
+        let compare = |have: &str, want: &str, key: &str| {
+            db.scheme
+                .compare(have, want)
+                .map_err(|e| format!("cannot compare installed {have} with {key} {want}: {e}"))
+        };
+        let mut off = Vec::new();
+        for (arch, v) in &instances {
+            match &self.wanted {
+                Wanted::Exact(want) if compare(v, want, "version")? != Ordering::Equal => {
+                    off.push(format!("{v} ({arch}) is installed, want exactly {want}"));
                 }
+                Wanted::AtLeast(min) if compare(v, min, "minimumVersion")? == Ordering::Less => {
+                    off.push(format!("{v} ({arch}) is older than {min}"));
+                }
+                _ => {}
             }
-            if !old.is_empty() {
-                return Ok(Observation::Drift(old));
-            }
+        }
+        if !off.is_empty() {
+            return Ok(Observation::Drift(off));
         }
         Ok(Observation::Compliant(format!("installed {}", versions())))
     }
 
-    fn fix(&self, ctx: &StepContext, drift: &[String]) -> Result<Vec<String>, String> {
-        let manager = ctx.packages.get(ctx.root)?.manager;
-        let hint = match (manager, self.present) {
-            ("dpkg", true) => format!("apt-get install {}", self.name),
-            ("dpkg", false) => format!("apt-get purge {}", self.name),
-            (_, true) => format!("dnf install {}", self.name),
-            (_, false) => format!("dnf remove {}", self.name),
+    fn fix(&self, ctx: &StepContext, _drift: &[String]) -> Result<Vec<String>, String> {
+        let db = ctx.packages.get(ctx.root)?;
+        if db.scheme == Scheme::Rpm {
+            return Err(format!(
+                "enforcing packages on rpm systems is not built yet; run \
+                 'dnf {} {}' (see docs/limitations.md)",
+                if matches!(self.wanted, Wanted::Absent { .. }) {
+                    "remove"
+                } else {
+                    "install"
+                },
+                self.spec()
+            ));
+        }
+        let target = AptTarget {
+            root: ctx.root,
+            lock_timeout: self.how.lock_timeout,
         };
-        Err(format!(
-            "{}; package enforcement is not available yet (run '{hint}')",
-            drift.join("; ")
-        ))
+        let done = match &self.wanted {
+            Wanted::Absent { purge } => self.remove_dpkg(ctx, &target, *purge),
+            _ => self.install_dpkg(ctx, &target, db.scheme),
+        };
+        // Whatever happened, the next look must read the database again.
+        ctx.packages.invalidate();
+        let change = done?;
+        tracing::info!(event = "package_changed", package = %self.spec(), change = %change, "changed package");
+        Ok(vec![change])
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::process::Command;
+    use serde_json::json;
 
-    /// The comparison agrees with `dpkg --compare-versions` on the rules that
-    /// usually trip implementations up (epoch, tilde, revision, letters).
+    fn problems(inputs: Value) -> Vec<String> {
+        PackageAction::from_inputs("s", &inputs)
+            .err()
+            .unwrap_or_default()
+    }
+
     #[test]
-    fn dpkg_ordering_matches_dpkg() {
-        let pairs = [
-            ("1.0", "1.0-1"),
-            ("1:0.9", "2.0"),
-            ("1.0~rc1", "1.0"),
-            ("1.0~~", "1.0~"),
-            ("2.30-1", "2.30-1+deb12u1"),
-            ("1.2a", "1.2"),
-            ("1.002", "1.2"),
-            ("0.9-1", "0.10-1"),
-            ("7.88.1-10+deb12u5", "7.88.1-10+deb12u12"),
-            ("1.0+b1", "1.0"),
-        ];
-        let Ok(_) = Command::new("dpkg").arg("--version").output() else {
-            eprintln!("dpkg not installed; skipping");
-            return;
-        };
-        for (a, b) in pairs {
-            let dpkg_lt = Command::new("dpkg")
-                .args(["--compare-versions", a, "lt", b])
-                .status()
-                .unwrap()
-                .success();
-            assert_eq!(older_than("dpkg", a, b).unwrap(), dpkg_lt, "{a} < {b}");
-        }
+    fn unknown_manager_is_refused_naming_the_known_ones() {
+        let p = problems(json!({"names": "samba", "manager": "pacman"}));
+        assert_eq!(
+            p,
+            vec![
+                "step 's': input 'manager' is 'pacman'; expected one of: \
+                  auto, apt, dpkg, dnf, yum, zypper, rpm"
+            ]
+        );
+    }
+
+    #[test]
+    fn versions_the_tools_refuse_are_refused_up_front() {
+        let p = problems(json!({"names": "samba", "minimumVersion": "1.0-", "manager": "apt"}));
+        assert_eq!(
+            p,
+            vec![
+                "step 's': input 'minimumVersion': revision of version '1.0-' is empty \
+                  (nothing after the last '-')"
+            ]
+        );
+        let p = problems(json!({"names": "samba", "version": "1:2:3-4-5", "manager": "dnf"}));
+        assert!(p[0].contains("input 'version'"), "{p:?}");
+        let p = problems(json!({"names": "samba", "version": "x y"}));
+        assert!(p[0].contains("embedded spaces"), "{p:?}");
+    }
+
+    #[test]
+    fn contradictory_inputs_are_refused() {
+        assert!(
+            !problems(json!({"names": "a", "state": "absent", "minimumVersion": "1"})).is_empty()
+        );
+        assert!(!problems(json!({"names": "a", "version": "1", "minimumVersion": "1"})).is_empty());
+        assert!(!problems(json!({"names": "a", "purge": true})).is_empty());
+        assert!(!problems(json!({"names": "a", "sources": ["relative/x.deb"]})).is_empty());
+        assert!(!problems(json!({"names": "a", "lockTimeoutSeconds": 99999})).is_empty());
+        assert!(!problems(json!({"names": "-a"})).is_empty());
     }
 }

@@ -167,6 +167,10 @@ impl SecretFileAction {
 }
 
 impl Action for SecretFileAction {
+    fn watched_paths(&self) -> Vec<PathBuf> {
+        vec![self.path.clone()]
+    }
+
     fn run(&self, ctx: &StepContext) -> ActionOutcome {
         self.rewrote.store(false, Ordering::Relaxed);
         let mut result = reconcile(self, ctx);

@@ -1,11 +1,15 @@
 //! The command line: argument parsing, dispatch, and the mapping from
 //! outcomes to exit codes. Nothing else in the crate calls into this module.
 
-mod builtin;
 mod inventory_cmd;
 mod logging;
+mod payload_cmd;
 mod render;
+mod results_cmd;
 mod run_cmd;
+mod schedule_cmd;
+mod state;
+mod validate_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -84,8 +88,18 @@ enum Command {
     Validate(ValidateArgs),
     /// Print host facts and installed packages as PutInventory JSON.
     Inventory(InventoryArgs),
+    /// List, show and upload the results in the local outbox.
+    #[command(subcommand)]
+    Results(ResultsCommand),
+    /// Execute an SSM SendCommand message payload (DocumentContent,
+    /// Parameters, CommandId, OutputS3BucketName, OutputS3KeyPrefix).
+    #[command(after_help = EXIT_CODES_HELP)]
+    RunPayload(PayloadArgs),
     /// List the documents built into this binary.
     Documents,
+    /// Print the next run times of a schedule expression (rate, cron, at-boot).
+    #[command(after_help = schedule_cmd::AFTER_HELP)]
+    Schedule(schedule_cmd::ScheduleArgs),
 }
 
 #[derive(Debug, Args)]
@@ -98,6 +112,11 @@ struct DocumentArgs {
     /// several values, or pass a JSON array; StringMap and MapList take JSON.
     #[arg(short = 'p', long = "param", value_name = "NAME=VALUE")]
     params: Vec<String>,
+
+    /// Parameters as one JSON object, {"name": "value" or ["v1", "v2"]};
+    /// combined with --param. Convenient from scripts and SSM documents.
+    #[arg(long, value_name = "JSON")]
+    params_json: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -123,6 +142,12 @@ struct RunArgs {
     /// SSM_COMMAND_ID when run by amazon-ssm-agent).
     #[arg(long, value_name = "ID")]
     command_id: Option<String>,
+
+    /// Upload results to s3://bucket/prefix (in SSM's key layout) instead of
+    /// the config file's [output] s3, keeping them in the spool until S3
+    /// confirms them.
+    #[arg(long, value_name = "S3_URI")]
+    output: Option<String>,
 
     /// Bytes of stdout and of stderr kept per shell step.
     #[arg(long, default_value_t = 10 * 1024 * 1024, value_name = "BYTES")]
@@ -151,10 +176,69 @@ struct InventoryArgs {
     /// Directory whose packages and os-release are read.
     #[arg(long, default_value = "/", value_name = "DIR")]
     root: PathBuf,
+
+    /// Also upload the snapshot to s3://bucket/prefix, under
+    /// inventory/<instanceId>/inventory.json.
+    #[arg(long, value_name = "S3_URI")]
+    output: Option<String>,
+
+    /// State directory (for the spool when uploading).
+    #[arg(long, env = "RAMPART_STATE_DIR", value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum ResultsCommand {
+    /// One line per result in the outbox: time, command id, status, where it goes.
+    List(StateArgs),
+    /// Print one result record (by directory name or command id).
+    Show {
+        /// The item's directory name or command id, as `results list` shows.
+        id: String,
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// Send every result that has a destination now.
+    Upload(StateArgs),
+}
+
+#[derive(Debug, Args)]
+struct StateArgs {
+    /// State directory (default /var/lib/rampart as root).
+    #[arg(long, env = "RAMPART_STATE_DIR", value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct PayloadArgs {
+    /// The payload file (JSON), as the SSM service sends it to an agent.
+    payload: PathBuf,
+
+    #[arg(long, default_value = "/", value_name = "DIR")]
+    root: PathBuf,
+
+    /// Run in check mode instead of applying.
+    #[arg(long)]
+    check: bool,
+
+    #[arg(long)]
+    json: bool,
+
+    #[arg(long, env = "RAMPART_STATE_DIR", value_name = "DIR")]
+    state_dir: Option<PathBuf>,
 }
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
+    // Off EC2 there is no instance metadata service, and asking for one sends
+    // packets to a link-local address the host does not own (and costs a
+    // timeout). The SDK's region and credential chains honour this variable;
+    // it is set here, before any thread exists, unless the operator set it.
+    if std::env::var_os("AWS_EC2_METADATA_DISABLED").is_none()
+        && !crate::platform::identity::looks_like_ec2()
+    {
+        std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -176,10 +260,13 @@ pub fn main() -> ExitCode {
             crate::actions::Mode::Apply,
             args.allow_reboot,
         ),
-        Command::Validate(args) => run_cmd::validate(args),
-        Command::Inventory(args) => inventory_cmd::run(args),
+        Command::Validate(args) => validate_cmd::run(args, config),
+        Command::Inventory(args) => inventory_cmd::run(args, config),
+        Command::Results(cmd) => results_cmd::run(cmd, config),
+        Command::RunPayload(args) => payload_cmd::run(args, config),
+        Command::Schedule(args) => schedule_cmd::run(args),
         Command::Documents => {
-            for (name, about, _) in builtin::DOCUMENTS {
+            for (name, about, _) in crate::documents::builtin::DOCUMENTS {
                 println!("{name:<24} {about}");
             }
             exit::OK

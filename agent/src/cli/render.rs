@@ -1,13 +1,12 @@
 //! The terminal table: one row per resource, then a one-line summary.
 
 use std::io::IsTerminal;
-use std::path::Path;
 
 use comfy_table::{presets, Cell, Color, ContentArrangement, Table};
 
 use crate::output::{Compliance, RunRecord};
 
-pub fn table(record: &RunRecord, dir: &Path) {
+pub fn table(record: &RunRecord) {
     let tty = std::io::stdout().is_terminal();
     let mut t = Table::new();
     t.load_preset(presets::UTF8_FULL_CONDENSED)
@@ -51,5 +50,4 @@ pub fn table(record: &RunRecord, dir: &Path) {
         s.changed,
         record.duration_ms
     );
-    println!("results: {}", dir.display());
 }

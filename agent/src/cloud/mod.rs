@@ -11,7 +11,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
-use crate::config::AwsSettings;
+use crate::config::{AwsSettings, Settings};
 
 /// Time to establish a connection; a blocked endpoint fails fast.
 const CONNECT_TIMEOUT_SECS: u64 = 3;
@@ -62,4 +62,57 @@ pub fn ssm_client(sdk: &SdkConfig, settings: &AwsSettings) -> aws_sdk_ssm::Clien
         b = b.endpoint_url(url);
     }
     aws_sdk_ssm::Client::from_conf(b.build())
+}
+
+/// An S3 client. Path-style addressing follows the config file, and defaults
+/// to on when an endpoint override is in force (S3-compatible servers and
+/// test servers rarely answer virtual-hosted names).
+pub fn s3_client(sdk: &SdkConfig, settings: &Settings) -> aws_sdk_s3::Client {
+    let mut b = aws_sdk_s3::config::Builder::from(sdk);
+    let env_set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
+    let overridden = env_set("AWS_ENDPOINT_URL")
+        || env_set("AWS_ENDPOINT_URL_S3")
+        || settings.aws.endpoints.s3.is_some();
+    if let Some(url) = endpoint_override("AWS_ENDPOINT_URL_S3", &settings.aws.endpoints.s3) {
+        b = b.endpoint_url(url);
+    }
+    b = b.force_path_style(settings.output.path_style.unwrap_or(overridden));
+    aws_sdk_s3::Client::from_conf(b.build())
+}
+
+/// Fetches an SSM document by name (`name` or `name:version`) with
+/// `GetDocument`, returning its content and format.
+pub async fn get_document(
+    client: &aws_sdk_ssm::Client,
+    name: &str,
+) -> Result<(String, crate::documents::Format), String> {
+    use aws_sdk_ssm::error::ProvideErrorMetadata;
+    use aws_sdk_ssm::types::DocumentFormat;
+
+    let (doc, version) = match name.rsplit_once(':') {
+        Some((n, v)) if !v.is_empty() && v.chars().all(|c| c.is_ascii_digit()) => (n, Some(v)),
+        _ => (name, None),
+    };
+    let out = client
+        .get_document()
+        .name(doc)
+        .set_document_version(version.map(str::to_string))
+        .send()
+        .await
+        .map_err(|e| match e.as_service_error() {
+            Some(s) if s.code() == Some("InvalidDocument") => {
+                format!("SSM document '{name}' does not exist")
+            }
+            Some(s) => format!(
+                "failed to get SSM document '{name}': {}: {}",
+                s.code().unwrap_or("error"),
+                s.message().unwrap_or("no message")
+            ),
+            None => format!("failed to get SSM document '{name}': {e}"),
+        })?;
+    let format = match out.document_format() {
+        Some(DocumentFormat::Yaml) => crate::documents::Format::Yaml,
+        _ => crate::documents::Format::Json,
+    };
+    Ok((out.content().unwrap_or_default().to_string(), format))
 }

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use thiserror::Error;
 
+use crate::output::{S3Destination, SpoolLimits};
+
 /// Where the config file lives unless told otherwise.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/rampart/rampart.toml";
 
@@ -28,6 +30,24 @@ pub enum ConfigError {
 pub struct Settings {
     #[serde(default)]
     pub aws: AwsSettings,
+    #[serde(default)]
+    pub output: OutputSettings,
+    #[serde(default)]
+    pub spool: SpoolLimits,
+}
+
+/// Where results go.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSettings {
+    /// `s3://bucket/prefix`; absent: results stay in the local outbox.
+    pub s3: Option<String>,
+    /// SSE-KMS key for uploads; absent: the bucket's default encryption.
+    pub kms_key_id: Option<String>,
+    /// Path-style addressing (`https://host/bucket/key`), which most
+    /// S3-compatible servers need. Default: on when an S3 endpoint override
+    /// is configured, off otherwise.
+    pub path_style: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -54,6 +74,13 @@ pub struct Endpoints {
 }
 
 impl Settings {
+    /// The configured results destination, with its KMS key.
+    pub fn destination(&self) -> Option<S3Destination> {
+        let mut d = S3Destination::parse(self.output.s3.as_deref()?).ok()?;
+        d.kms_key_id = self.output.kms_key_id.clone();
+        Some(d)
+    }
+
     /// Loads `explicit` if given (it must exist), else the default path if it
     /// exists, else defaults.
     pub fn load(explicit: Option<&Path>) -> Result<Settings, ConfigError> {
@@ -84,6 +111,12 @@ impl Settings {
                     ));
                 }
             }
+        }
+        if let Some(uri) = &settings.output.s3 {
+            S3Destination::parse(uri).map_err(|e| format!("output.s3: {e}"))?;
+        }
+        if settings.spool.max_items == 0 || settings.spool.max_bytes == 0 {
+            return Err("spool.max_items and spool.max_bytes must be positive".into());
         }
         if settings.aws.max_attempts == Some(0) {
             return Err("aws.max_attempts must be at least 1".into());

@@ -6,6 +6,7 @@
 //! Only structure is checked here; parameter values and action inputs are
 //! checked by `parameters` and `engine::plan` before any step runs.
 
+pub mod builtin;
 mod parse;
 
 use serde_json::Value;

@@ -14,6 +14,8 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use nix::unistd::{fchown, Gid, Uid};
+
+use super::failpoint;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -119,7 +121,7 @@ pub fn write_file(path: &Path, content: &[u8], meta: FileMeta) -> Result<(), Wri
         }
     };
 
-    failpoint("before-create");
+    failpoint::hit("before-create");
     remove_stale_temps(dir);
 
     // Create the temp file exclusively (O_EXCL: never follows or reuses a
@@ -133,7 +135,7 @@ pub fn write_file(path: &Path, content: &[u8], meta: FileMeta) -> Result<(), Wri
         .tempfile_in(dir)
         .map_err(io_err("create temp file in", dir))?;
 
-    failpoint("after-create");
+    failpoint::hit("after-create");
     // Final owner and mode on the descriptor, before any byte is written.
     fchown(
         tmp.as_file(),
@@ -145,39 +147,25 @@ pub fn write_file(path: &Path, content: &[u8], meta: FileMeta) -> Result<(), Wri
         .set_permissions(Permissions::from_mode(meta.mode))
         .map_err(io_err("set mode of temp file for", path))?;
 
-    failpoint("after-chmod");
+    failpoint::hit("after-chmod");
     // Write and flush the content to stable storage.
     write_content(tmp.as_file_mut(), content).map_err(io_err("write temp file for", path))?;
     tmp.as_file()
         .sync_all()
         .map_err(io_err("fsync temp file for", path))?;
 
-    failpoint("after-fsync");
+    failpoint::hit("after-fsync");
     // Re-check just before the rename, then swap the new file into place.
     check_target(path)?;
     tmp.persist(path)
         .map_err(|e| io_err("rename temp file onto", path)(e.error))?;
 
-    failpoint("after-rename");
+    failpoint::hit("after-rename");
     // Make the rename itself durable.
     sync_dir(dir)?;
-    failpoint("after-dir-fsync");
+    failpoint::hit("after-dir-fsync");
     Ok(())
 }
-
-/// Crash points for the kill -9 tests: with the `failpoints` feature, a
-/// write dies by SIGKILL at the point named in `RAMPART_FAILPOINT`. Without
-/// the feature this compiles to nothing.
-#[cfg(feature = "failpoints")]
-fn failpoint(name: &str) {
-    if std::env::var("RAMPART_FAILPOINT").is_ok_and(|v| v == name) {
-        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
-    }
-}
-
-#[cfg(not(feature = "failpoints"))]
-#[inline(always)]
-fn failpoint(_name: &str) {}
 
 #[cfg(not(feature = "failpoints"))]
 fn write_content(file: &mut File, content: &[u8]) -> io::Result<()> {
@@ -191,7 +179,7 @@ fn write_content(file: &mut File, content: &[u8]) -> io::Result<()> {
     let half = content.len() / 2;
     file.write_all(&content[..half])?;
     file.sync_data()?;
-    failpoint("mid-write");
+    failpoint::hit("mid-write");
     file.write_all(&content[half..])
 }
 

@@ -5,13 +5,17 @@
 //! file goes through [`atomic::write_file`].
 
 pub mod accounts;
+pub mod apt;
 pub mod atomic;
 pub mod dpkg;
+pub mod failpoint;
 pub mod identity;
 pub mod os_release;
+pub mod pkg_lock;
 pub mod process;
 pub mod root;
 pub mod rpm;
 pub mod systemd;
+pub mod version;
 
 pub use root::Root;

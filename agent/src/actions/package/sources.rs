@@ -1,0 +1,93 @@
+//! Package files given in a step's `sources`: which one satisfies what a
+//! package step wants.
+
+use std::cmp::Ordering;
+use std::path::{Path, PathBuf};
+
+use super::{Package, Wanted};
+use crate::platform::apt::{self, DebFile};
+use crate::platform::version::Scheme;
+
+impl Package {
+    /// The package file in `sources` that satisfies what is wanted: the
+    /// newest one, or the exact version.
+    pub(super) fn pick_file(&self, scheme: Scheme) -> Result<DebFile, String> {
+        let mut found: Vec<DebFile> = Vec::new();
+        for source in &self.how.sources {
+            for path in package_files(source)? {
+                let deb = apt::read_deb(&path).map_err(|e| e.to_string())?;
+                let arch_ok = self
+                    .arch
+                    .as_ref()
+                    .is_none_or(|a| *a == deb.architecture || deb.architecture == "all");
+                if deb.name == self.name && arch_ok {
+                    found.push(deb);
+                }
+            }
+        }
+        let mut usable = Vec::new();
+        for deb in found.iter() {
+            let ok = match &self.wanted {
+                Wanted::Exact(v) => {
+                    scheme.compare(&deb.version, v).map_err(|e| e.to_string())? == Ordering::Equal
+                }
+                Wanted::AtLeast(m) => {
+                    scheme.compare(&deb.version, m).map_err(|e| e.to_string())? != Ordering::Less
+                }
+                _ => true,
+            };
+            if ok {
+                usable.push(deb.clone());
+            }
+        }
+        let mut newest: Option<DebFile> = None;
+        for deb in usable {
+            let newer = match &newest {
+                None => true,
+                Some(n) => {
+                    scheme
+                        .compare(&deb.version, &n.version)
+                        .map_err(|e| e.to_string())?
+                        == Ordering::Greater
+                }
+            };
+            if newer {
+                newest = Some(deb);
+            }
+        }
+        newest.ok_or_else(|| {
+            let offered: Vec<&str> = found.iter().map(|d| d.version.as_str()).collect();
+            let want = match &self.wanted {
+                Wanted::Exact(v) => format!("version {v}"),
+                Wanted::AtLeast(m) => format!("version {m} or newer"),
+                _ => "any version".into(),
+            };
+            if offered.is_empty() {
+                format!("no package file for {} in sources", self.spec())
+            } else {
+                format!(
+                    "sources offer {} only {}, not {want}",
+                    self.spec(),
+                    offered.join(", ")
+                )
+            }
+        })
+    }
+}
+
+/// Package files named by a source: the file itself, or the `.deb` and
+/// `.rpm` files directly in a directory.
+pub(super) fn package_files(source: &Path) -> Result<Vec<PathBuf>, String> {
+    let meta = std::fs::metadata(source)
+        .map_err(|e| format!("failed to read source {}: {e}", source.display()))?;
+    if meta.is_file() {
+        return Ok(vec![source.to_path_buf()]);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(source)
+        .map_err(|e| format!("failed to list source {}: {e}", source.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "deb") && p.is_file())
+        .collect();
+    files.sort();
+    Ok(files)
+}

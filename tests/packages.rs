@@ -1,0 +1,535 @@
+//! `rampart:package` enforcement and the shipped `Rampart-DisableSMB`
+//! document, run by the real binary against throw-away dpkg roots.
+//!
+//! The packages are tiny `.deb` files built here with `dpkg-deb --build` and
+//! installed into the temp root with the real `dpkg --root`; an apt
+//! repository is a directory indexed by `dpkg-scanpackages`. Every outcome
+//! is confirmed with the tools themselves: `dpkg-query` for package state
+//! and version, `systemctl --root` for unit state.
+mod common;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{resource, step, Sandbox};
+use serde_json::Value;
+
+const SAMBA_V1: &str = "2:4.17.12+dfsg-0+deb12u1";
+const SAMBA_V2: &str = "2:4.17.12+dfsg-0+deb12u2";
+const SAMBA_V3: &str = "2:4.17.13+dfsg-0+deb12u1";
+const SAMBA_UNITS: [&str; 3] = ["smbd", "nmbd", "samba-ad-dc"];
+
+/// A fake package: control fields, files, and an optional maintainer script.
+struct Deb<'a> {
+    name: &'a str,
+    version: &'a str,
+    files: Vec<(String, String)>,
+    /// (script name, body) such as ("postinst", "...").
+    scripts: Vec<(&'a str, String)>,
+}
+
+impl<'a> Deb<'a> {
+    fn new(name: &'a str, version: &'a str) -> Self {
+        Deb {
+            name,
+            version,
+            files: Vec::new(),
+            scripts: Vec::new(),
+        }
+    }
+
+    /// A fake samba shipping Debian's three unit files.
+    fn samba(version: &'a str) -> Self {
+        let mut d = Deb::new("samba", version);
+        for unit in SAMBA_UNITS {
+            d.files.push((
+                format!("/lib/systemd/system/{unit}.service"),
+                format!(
+                    "[Unit]\nDescription=fake {unit}\n[Service]\nExecStart=/bin/true\n\
+                     [Install]\nWantedBy=multi-user.target\n"
+                ),
+            ));
+        }
+        d
+    }
+
+    /// Builds `DIR/NAME_VERSION.deb` with `dpkg-deb --build`.
+    fn build(&self, dir: &Path) -> PathBuf {
+        let tree = tempfile::tempdir().unwrap();
+        let debian = tree.path().join("DEBIAN");
+        fs::create_dir_all(&debian).unwrap();
+        fs::write(
+            debian.join("control"),
+            format!(
+                "Package: {}\nVersion: {}\nArchitecture: all\n\
+                 Maintainer: Rampart tests <tests@example.invalid>\n\
+                 Description: fake package for Rampart's tests\n",
+                self.name, self.version
+            ),
+        )
+        .unwrap();
+        for (script, body) in &self.scripts {
+            let p = debian.join(script);
+            fs::write(&p, body).unwrap();
+            fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        for (path, content) in &self.files {
+            let p = tree.path().join(path.trim_start_matches('/'));
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(p, content).unwrap();
+        }
+        fs::create_dir_all(dir).unwrap();
+        let out = dir.join(format!(
+            "{}_{}.deb",
+            self.name,
+            self.version.replace(':', "%3a")
+        ));
+        let built = Command::new("dpkg-deb")
+            .args(["--root-owner-group", "--build"])
+            .arg(tree.path())
+            .arg(&out)
+            .output()
+            .expect("dpkg-deb is installed");
+        assert!(built.status.success(), "{built:?}");
+        out
+    }
+}
+
+/// A sandbox whose root has an empty dpkg database.
+fn dpkg_root() -> Sandbox {
+    let sb = Sandbox::new();
+    sb.put("/var/lib/dpkg/status", "");
+    fs::create_dir_all(sb.host("/var/lib/dpkg/info")).unwrap();
+    fs::create_dir_all(sb.host("/var/lib/dpkg/updates")).unwrap();
+    sb
+}
+
+/// Installs package files into the root with the real dpkg (maintainer
+/// scripts run on the host with DPKG_ROOT set, as dpkg's chrootless mode
+/// does, since the temp root has no shell).
+fn dpkg_install(sb: &Sandbox, debs: &[&Path]) {
+    let out = Command::new("dpkg")
+        .arg(format!("--root={}", sb.root().display()))
+        .args(["--force-script-chrootless", "--install"])
+        .args(debs)
+        .output()
+        .expect("dpkg is installed");
+    assert!(out.status.success(), "dpkg --install failed: {out:?}");
+}
+
+/// (status, version) of a package as dpkg-query reports it; `None` when
+/// dpkg has never heard of it.
+fn dpkg_query(sb: &Sandbox, name: &str) -> Option<(String, String)> {
+    let out = Command::new("dpkg-query")
+        .arg(format!("--admindir={}", sb.host("/var/lib/dpkg").display()))
+        .args(["-W", "-f", "${db:Status-Status}\t${Version}", name])
+        .output()
+        .expect("dpkg-query is installed");
+    if !out.status.success() {
+        return None;
+    }
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (status, version) = text.split_once('\t').unwrap();
+    Some((status.to_string(), version.to_string()))
+}
+
+fn installed_version(sb: &Sandbox, name: &str) -> Option<String> {
+    dpkg_query(sb, name)
+        .filter(|(status, _)| status == "installed")
+        .map(|(_, v)| v)
+}
+
+/// A local apt repository of `debs`, and the root's apt configuration
+/// pointing at it, with the lists fetched.
+fn apt_repository(sb: &Sandbox, debs: &[Deb]) {
+    let repo = sb.dir.path().join("repo");
+    for d in debs {
+        d.build(&repo);
+    }
+    let index = Command::new("dpkg-scanpackages")
+        .args(["--multiversion", ".", "/dev/null"])
+        .current_dir(&repo)
+        .stderr(Stdio::null())
+        .output()
+        .expect("dpkg-scanpackages (dpkg-dev) is installed");
+    assert!(index.status.success());
+    fs::write(repo.join("Packages"), index.stdout).unwrap();
+    sb.put(
+        "/etc/apt/sources.list",
+        &format!("deb [trusted=yes] file:{} ./\n", repo.display()),
+    );
+    for dir in [
+        "/etc/apt/sources.list.d",
+        "/etc/apt/apt.conf.d",
+        "/etc/apt/preferences.d",
+        "/var/lib/apt/lists/partial",
+        "/var/cache/apt/archives/partial",
+        "/var/log/apt",
+    ] {
+        fs::create_dir_all(sb.host(dir)).unwrap();
+    }
+}
+
+/// A one-step document.
+fn package_doc(sb: &Sandbox, inputs: &str) -> PathBuf {
+    sb.doc(
+        "pkg.yml",
+        &format!(
+            "schemaVersion: '2.2'\ndescription: package test\nmainSteps:\n\
+             - name: pkg\n  action: rampart:package\n  inputs: {inputs}\n"
+        ),
+    )
+}
+
+fn only_resource(record: &Value) -> &Value {
+    let all = record["resources"].as_array().unwrap();
+    assert_eq!(all.len(), 1, "{record:#}");
+    &all[0]
+}
+
+fn detail(r: &Value) -> &str {
+    r["detail"].as_str().unwrap()
+}
+
+// -------------------------------------------------------------- enforcement
+
+#[test]
+fn absent_purges_an_installed_package_through_dpkg() {
+    let sb = dpkg_root();
+    let debs = sb.dir.path().join("debs");
+    let telnetd = Deb::new("telnetd", "0.17+2.4-2").build(&debs);
+    dpkg_install(&sb, &[&telnetd]);
+    let doc = package_doc(
+        &sb,
+        "{names: telnetd, state: absent, purge: true, manager: dpkg}",
+    );
+
+    let (code, record, _) = sb.run_json("check", &doc, &[]);
+    assert_eq!(code, 1, "{record:#}");
+    assert_eq!(only_resource(&record)["compliance"], "NonCompliant");
+    assert_eq!(
+        installed_version(&sb, "telnetd").as_deref(),
+        Some("0.17+2.4-2")
+    );
+
+    let (code, record, _) = sb.run_json("apply", &doc, &[]);
+    assert_eq!(code, 0, "{record:#}");
+    let r = only_resource(&record);
+    assert_eq!(r["compliance"], "Compliant", "{r:#}");
+    assert_eq!(r["changed"], true);
+    assert!(detail(r).contains("dpkg --purge telnetd"), "{r:#}");
+    // dpkg itself no longer knows the package at all (purged, not just removed).
+    let state = dpkg_query(&sb, "telnetd");
+    assert!(
+        state.as_ref().is_none_or(|(s, _)| s == "not-installed"),
+        "{state:?}"
+    );
+}
+
+#[test]
+fn minimum_version_upgrades_from_a_package_file() {
+    let sb = dpkg_root();
+    let debs = sb.dir.path().join("debs");
+    let v1 = Deb::samba(SAMBA_V1).build(&debs);
+    Deb::samba(SAMBA_V2).build(&debs);
+    Deb::new("unrelated", "9.9").build(&debs);
+    dpkg_install(&sb, &[&v1]);
+    let doc = package_doc(
+        &sb,
+        &format!(
+            "{{names: samba, minimumVersion: '{SAMBA_V2}', sources: ['{}']}}",
+            debs.display()
+        ),
+    );
+
+    let (code, record, _) = sb.run_json("apply", &doc, &[]);
+
+    assert_eq!(code, 0, "{record:#}");
+    let r = only_resource(&record);
+    assert_eq!(r["compliance"], "Compliant", "{r:#}");
+    assert_eq!(r["changed"], true);
+    assert_eq!(installed_version(&sb, "samba").as_deref(), Some(SAMBA_V2));
+    assert_eq!(
+        dpkg_query(&sb, "unrelated"),
+        None,
+        "only samba was installed"
+    );
+}
+
+#[test]
+fn minimum_and_exact_versions_come_from_a_local_apt_repository() {
+    let sb = dpkg_root();
+    let v1 = Deb::samba(SAMBA_V1).build(&sb.dir.path().join("debs"));
+    dpkg_install(&sb, &[&v1]);
+    apt_repository(
+        &sb,
+        &[
+            Deb::samba(SAMBA_V1),
+            Deb::samba(SAMBA_V2),
+            Deb::samba(SAMBA_V3),
+        ],
+    );
+
+    // A minimum installs the newest version the repository offers.
+    let doc = package_doc(
+        &sb,
+        &format!("{{names: samba, minimumVersion: '{SAMBA_V2}'}}"),
+    );
+    let (code, record, _) = sb.run_json("apply", &doc, &[]);
+    assert_eq!(code, 0, "{record:#}");
+    assert!(detail(only_resource(&record)).contains("apt-get install samba"));
+    assert_eq!(installed_version(&sb, "samba").as_deref(), Some(SAMBA_V3));
+
+    // An exact version is installed as asked, even when that is older.
+    let doc = package_doc(
+        &sb,
+        &format!("{{names: samba, version: '{SAMBA_V2}', manager: apt}}"),
+    );
+    let (code, record, _) = sb.run_json("apply", &doc, &[]);
+    assert_eq!(code, 0, "{record:#}");
+    assert_eq!(installed_version(&sb, "samba").as_deref(), Some(SAMBA_V2));
+
+    // And apt removes it.
+    let doc = package_doc(&sb, "{names: samba, state: absent}");
+    let (code, record, _) = sb.run_json("apply", &doc, &[]);
+    assert_eq!(code, 0, "{record:#}");
+    assert!(detail(only_resource(&record)).contains("apt-get remove samba"));
+    assert_eq!(installed_version(&sb, "samba"), None);
+}
+
+#[test]
+fn minimum_the_repository_cannot_meet_fails_and_changes_nothing() {
+    let sb = dpkg_root();
+    let v1 = Deb::samba(SAMBA_V1).build(&sb.dir.path().join("debs"));
+    dpkg_install(&sb, &[&v1]);
+    apt_repository(&sb, &[Deb::samba(SAMBA_V2)]);
+    let doc = package_doc(
+        &sb,
+        &format!("{{names: samba, minimumVersion: '{SAMBA_V3}'}}"),
+    );
+
+    let (code, record, _) = sb.run_json("apply", &doc, &[]);
+
+    assert_eq!(code, 1, "{record:#}");
+    let r = only_resource(&record);
+    assert_eq!(r["compliance"], "Failed");
+    assert_eq!(r["changed"], false);
+    assert!(
+        detail(r).contains(&format!(
+            "the newest samba in the configured repositories is {SAMBA_V2}, older than \
+             minimumVersion {SAMBA_V3}"
+        )),
+        "{r:#}"
+    );
+    assert_eq!(installed_version(&sb, "samba").as_deref(), Some(SAMBA_V1));
+}
+
+#[test]
+fn a_held_dpkg_lock_is_waited_for_then_reported_with_its_holder() {
+    let sb = dpkg_root();
+    let debs = sb.dir.path().join("debs");
+    let telnetd = Deb::new("telnetd", "0.17+2.4-2").build(&debs);
+    dpkg_install(&sb, &[&telnetd]);
+
+    // A real dpkg holds the lock: its preinst waits for a release file.
+    let started = sb.dir.path().join("started");
+    let release = sb.dir.path().join("release");
+    let mut slow = Deb::new("slow", "1.0");
+    slow.scripts.push((
+        "preinst",
+        format!(
+            "#!/bin/sh\ntouch '{}'\nfor i in $(seq 300); do [ -e '{}' ] && exit 0; sleep 0.1; done\n",
+            started.display(),
+            release.display()
+        ),
+    ));
+    let slow = slow.build(&debs);
+    let mut holder = Command::new("dpkg")
+        .arg(format!("--root={}", sb.root().display()))
+        .args(["--force-script-chrootless", "--install"])
+        .arg(&slow)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !started.exists() {
+        assert!(Instant::now() < deadline, "dpkg never ran the preinst");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let doc = package_doc(
+        &sb,
+        "{names: telnetd, state: absent, manager: dpkg, lockTimeoutSeconds: 1}",
+    );
+    let t0 = Instant::now();
+    let (code, record, _) = sb.run_json("apply", &doc, &[]);
+    let waited = t0.elapsed();
+    fs::write(&release, "").unwrap();
+    assert!(holder.wait().unwrap().success());
+
+    assert_eq!(code, 1, "{record:#}");
+    let r = only_resource(&record);
+    assert_eq!(r["compliance"], "Failed");
+    assert!(
+        detail(r).contains(&format!("is held by process {} (dpkg)", holder.id())),
+        "{r:#}"
+    );
+    assert!(detail(r).contains("raise lockTimeoutSeconds"), "{r:#}");
+    assert!(waited >= Duration::from_secs(1), "gave up after {waited:?}");
+    assert_eq!(
+        installed_version(&sb, "telnetd").as_deref(),
+        Some("0.17+2.4-2")
+    );
+    assert_eq!(installed_version(&sb, "slow").as_deref(), Some("1.0"));
+}
+
+// ---------------------------------------------------------------- bad input
+
+#[test]
+fn unknown_manager_and_bad_versions_are_refused_before_anything_runs() {
+    let sb = dpkg_root();
+    let doc = sb.doc(
+        "bad.yml",
+        "schemaVersion: '2.2'\ndescription: bad\nmainSteps:\n\
+         - {name: a, action: 'rampart:package', inputs: {names: samba, manager: pacman}}\n\
+         - {name: b, action: 'rampart:package', inputs: {names: samba, minimumVersion: '4.17-'}}\n\
+         - {name: c, action: 'rampart:package', inputs: {names: samba, version: 'x y'}}\n",
+    );
+
+    let out = sb.rampart("apply", &doc).output().unwrap();
+
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for want in [
+        "step 'a': input 'manager' is 'pacman'; expected one of: auto, apt, dpkg, dnf, yum, zypper, rpm",
+        "step 'b': input 'minimumVersion': revision of version '4.17-' is empty",
+        "step 'c': input 'version': version 'x y' has embedded spaces",
+    ] {
+        assert!(stderr.contains(want), "missing {want:?} in:\n{stderr}");
+    }
+}
+
+#[test]
+fn a_manager_of_another_system_is_refused_on_a_dpkg_root() {
+    let sb = dpkg_root();
+    let telnetd = Deb::new("telnetd", "1.0").build(&sb.dir.path().join("debs"));
+    dpkg_install(&sb, &[&telnetd]);
+    let doc = package_doc(&sb, "{names: telnetd, state: absent, manager: dnf}");
+
+    let (code, record, _) = sb.run_json("apply", &doc, &[]);
+
+    assert_eq!(code, 1, "{record:#}");
+    let r = only_resource(&record);
+    assert_eq!(r["compliance"], "Failed");
+    assert!(
+        detail(r).contains("manager 'dnf' does not manage this root: it has a dpkg database"),
+        "{r:#}"
+    );
+    assert_eq!(installed_version(&sb, "telnetd").as_deref(), Some("1.0"));
+}
+
+// ---------------------------------------------------------------------- SMB
+
+fn systemctl(sb: &Sandbox, args: &[&str]) -> String {
+    let out = Command::new("systemctl")
+        .arg(format!("--root={}", sb.root().display()))
+        .args(args)
+        .output()
+        .expect("systemctl is installed");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn is_enabled(sb: &Sandbox, unit: &str) -> String {
+    systemctl(sb, &["is-enabled", unit])
+}
+
+/// The shipped DisableSMB document.
+fn disable_smb() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../documents/Rampart-DisableSMB.yml")
+}
+
+/// A root with the fake samba installed by dpkg and its units enabled.
+fn samba_root() -> Sandbox {
+    let sb = dpkg_root();
+    let v1 = Deb::samba(SAMBA_V1).build(&sb.dir.path().join("debs"));
+    dpkg_install(&sb, &[&v1]);
+    systemctl(
+        &sb,
+        &[
+            "enable",
+            "smbd.service",
+            "nmbd.service",
+            "samba-ad-dc.service",
+        ],
+    );
+    for unit in SAMBA_UNITS {
+        assert_eq!(is_enabled(&sb, &format!("{unit}.service")), "enabled");
+    }
+    sb
+}
+
+#[test]
+fn disable_smb_masks_units_then_check_notices_an_upgrade_that_unmasked() {
+    let sb = samba_root();
+
+    let (code, record, _) = sb.run_json("apply", &disable_smb(), &[]);
+    assert_eq!(code, 0, "{record:#}");
+    for unit in SAMBA_UNITS {
+        assert_eq!(is_enabled(&sb, &format!("{unit}.service")), "masked");
+    }
+    let (code, record, _) = sb.run_json("check", &disable_smb(), &[]);
+    assert_eq!(code, 0, "{record:#}");
+
+    // An upgrade whose postinst unmasks smbd, as package scripts may.
+    let mut v2 = Deb::samba(SAMBA_V2);
+    v2.scripts.push((
+        "postinst",
+        "#!/bin/sh\nset -e\nsystemctl --root=\"$DPKG_ROOT\" unmask smbd.service\n".into(),
+    ));
+    let v2 = v2.build(&sb.dir.path().join("debs"));
+    dpkg_install(&sb, &[&v2]);
+    assert_eq!(installed_version(&sb, "samba").as_deref(), Some(SAMBA_V2));
+    assert_ne!(is_enabled(&sb, "smbd.service"), "masked");
+
+    let (code, record, _) = sb.run_json("check", &disable_smb(), &[]);
+
+    assert_eq!(code, 1, "{record:#}");
+    let masked = record["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["step"] == "maskSamba" && r["id"] == "smbd.service")
+        .unwrap();
+    assert_eq!(masked["compliance"], "NonCompliant", "{masked:#}");
+    assert!(detail(masked).contains("want masked"), "{masked:#}");
+    assert_eq!(step(&record, "maskSamba")["status"], "Success");
+    // The other units kept their masks, and check changed nothing.
+    assert_eq!(is_enabled(&sb, "nmbd.service"), "masked");
+    assert_ne!(is_enabled(&sb, "smbd.service"), "masked");
+}
+
+#[test]
+fn disable_smb_can_remove_the_samba_package() {
+    let sb = samba_root();
+
+    let (code, record, _) = sb.run_json(
+        "apply",
+        &disable_smb(),
+        &["-p", "removePackages=samba", "-p", "purgePackages=true"],
+    );
+
+    assert_eq!(code, 0, "{record:#}");
+    let r = resource(&record, "package", "samba");
+    assert_eq!(r["compliance"], "Compliant", "{r:#}");
+    assert_eq!(r["changed"], true);
+    let state = dpkg_query(&sb, "samba");
+    assert!(
+        state.as_ref().is_none_or(|(s, _)| s == "not-installed"),
+        "{state:?}"
+    );
+    assert!(!sb.host("/lib/systemd/system/smbd.service").exists());
+}
