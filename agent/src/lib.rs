@@ -11,6 +11,7 @@ pub mod actions;
 pub mod cli;
 pub mod cloud;
 pub mod config;
+pub mod daemon;
 pub mod documents;
 pub mod engine;
 pub mod inventory;

@@ -396,3 +396,107 @@ pub fn create_kms_key(endpoint: &str) -> String {
             .to_string()
     })
 }
+
+/// FAKE: State Manager's association reads, which moto does not implement
+/// (it answers HTTP 500). Answers `DescribeEffectiveInstanceAssociations`
+/// and `DescribeAssociation` in the AWS JSON 1.1 shape the real SDK parses;
+/// every other operation gets a 400.
+pub struct FakeStateManager {
+    pub endpoint: String,
+}
+
+/// One association the fake serves: id, name, document content (JSON
+/// text), parameters, schedule.
+#[derive(Clone)]
+pub struct FakeAssociation {
+    pub id: String,
+    pub name: String,
+    pub content: String,
+    pub parameters: serde_json::Value,
+    pub schedule: String,
+}
+
+impl FakeStateManager {
+    pub fn start(instance_id: &str, associations: Vec<FakeAssociation>) -> FakeStateManager {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let instance_id = instance_id.to_string();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (assocs, instance) = (associations.clone(), instance_id.clone());
+                std::thread::spawn(move || serve_sm(stream, &instance, &assocs));
+            }
+        });
+        FakeStateManager { endpoint }
+    }
+}
+
+fn serve_sm(stream: TcpStream, instance: &str, assocs: &[FakeAssociation]) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    loop {
+        let (mut len, mut target) = (0usize, String::new());
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                return;
+            }
+            if h == "\r\n" {
+                break;
+            }
+            if let Some((k, v)) = h.split_once(':') {
+                if k.eq_ignore_ascii_case("content-length") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+                if k.eq_ignore_ascii_case("x-amz-target") {
+                    target = v.trim().to_string();
+                }
+            }
+        }
+        let mut body = vec![0u8; len];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let req: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let (status, reply) = match target.rsplit('.').next().unwrap_or_default() {
+            "DescribeEffectiveInstanceAssociations" => (
+                "200 OK",
+                serde_json::json!({"Associations": assocs.iter().map(|a| serde_json::json!({
+                    "AssociationId": a.id, "InstanceId": instance, "Content": a.content, "AssociationVersion": "1"
+                })).collect::<Vec<_>>()}),
+            ),
+            "DescribeAssociation" => match assocs
+                .iter()
+                .find(|a| req["AssociationId"] == a.id.as_str())
+            {
+                Some(a) => (
+                    "200 OK",
+                    serde_json::json!({"AssociationDescription": {
+                        "AssociationId": a.id, "AssociationName": a.name, "Name": "Custom-Doc",
+                        "InstanceId": instance, "Parameters": a.parameters, "ScheduleExpression": a.schedule
+                    }}),
+                ),
+                None => (
+                    "400 Bad Request",
+                    serde_json::json!({"__type": "AssociationDoesNotExist", "message": "no such association"}),
+                ),
+            },
+            other => (
+                "400 Bad Request",
+                serde_json::json!({"__type": "InvalidAction", "message": format!("fake does not serve {other}")}),
+            ),
+        };
+        let reply = reply.to_string();
+        let resp = format!(
+            "HTTP/1.1 {status}\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nx-amzn-RequestId: fake\r\n\r\n{reply}",
+            reply.len()
+        );
+        if writer.write_all(resp.as_bytes()).is_err() {
+            return;
+        }
+    }
+}

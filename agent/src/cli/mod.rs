@@ -1,9 +1,12 @@
 //! The command line: argument parsing, dispatch, and the mapping from
 //! outcomes to exit codes. Nothing else in the crate calls into this module.
 
+mod agent_cmd;
+mod generate_cmd;
 mod inventory_cmd;
 mod logging;
 mod payload_cmd;
+mod prepare_image_cmd;
 mod render;
 mod results_cmd;
 mod run_cmd;
@@ -88,6 +91,13 @@ enum Command {
     Validate(ValidateArgs),
     /// Print host facts and installed packages as PutInventory JSON.
     Inventory(InventoryArgs),
+    /// Run the agent: scheduled associations and drift repair (the systemd
+    /// service runs this).
+    #[command(after_help = agent_cmd::AFTER_HELP)]
+    Agent(agent_cmd::AgentArgs),
+    /// Associations, next and last runs, and recent drift events, from the
+    /// agent's state directory.
+    Status(agent_cmd::StatusArgs),
     /// List, show and upload the results in the local outbox.
     #[command(subcommand)]
     Results(ResultsCommand),
@@ -100,6 +110,13 @@ enum Command {
     /// Print the next run times of a schedule expression (rate, cron, at-boot).
     #[command(after_help = schedule_cmd::AFTER_HELP)]
     Schedule(schedule_cmd::ScheduleArgs),
+    /// Remove this machine's Rampart state from an image root (spool, agent
+    /// state, step scripts) as the last step of a gold-image build.
+    #[command(after_help = prepare_image_cmd::AFTER_HELP)]
+    PrepareImage(prepare_image_cmd::PrepareImageArgs),
+    /// Write the man pages and shell completions (for packaging).
+    #[command(hide = true)]
+    GenerateAssets(generate_cmd::GenerateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -263,8 +280,12 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => validate_cmd::run(args, config),
         Command::Inventory(args) => inventory_cmd::run(args, config),
         Command::Results(cmd) => results_cmd::run(cmd, config),
+        Command::Agent(args) => agent_cmd::run(args, config),
+        Command::Status(args) => agent_cmd::status(args),
         Command::RunPayload(args) => payload_cmd::run(args, config),
         Command::Schedule(args) => schedule_cmd::run(args),
+        Command::PrepareImage(args) => prepare_image_cmd::run(args),
+        Command::GenerateAssets(args) => generate_cmd::run(args),
         Command::Documents => {
             for (name, about, _) in crate::documents::builtin::DOCUMENTS {
                 println!("{name:<24} {about}");

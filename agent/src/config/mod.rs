@@ -34,6 +34,49 @@ pub struct Settings {
     pub output: OutputSettings,
     #[serde(default)]
     pub spool: SpoolLimits,
+    #[serde(default)]
+    pub agent: AgentSettings,
+}
+
+/// `rampart agent` behaviour.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentSettings {
+    /// Also run the associations State Manager has for this instance
+    /// (DescribeEffectiveInstanceAssociations, DescribeAssociation).
+    #[serde(default)]
+    pub state_manager: bool,
+    /// Minutes between State Manager polls.
+    #[serde(default = "default_poll_minutes")]
+    pub poll_minutes: u64,
+    /// Seconds between spool drains while results are waiting.
+    #[serde(default = "default_drain_seconds")]
+    pub drain_seconds: u64,
+    /// Seconds running steps get to finish on SIGTERM before their
+    /// processes are ended.
+    #[serde(default = "default_stop_grace_seconds")]
+    pub stop_grace_seconds: u64,
+}
+
+fn default_poll_minutes() -> u64 {
+    30
+}
+fn default_drain_seconds() -> u64 {
+    60
+}
+fn default_stop_grace_seconds() -> u64 {
+    30
+}
+
+impl Default for AgentSettings {
+    fn default() -> Self {
+        AgentSettings {
+            state_manager: false,
+            poll_minutes: default_poll_minutes(),
+            drain_seconds: default_drain_seconds(),
+            stop_grace_seconds: default_stop_grace_seconds(),
+        }
+    }
 }
 
 /// Where results go.

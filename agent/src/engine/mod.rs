@@ -228,3 +228,27 @@ pub fn execute(
     );
     Ok((record, dir))
 }
+
+/// Runs one step of a plan by itself, outside any run: how the agent repairs
+/// drift on a single resource without re-running the whole document. Its
+/// streams go to `scratch` (a private folder the caller owns).
+pub fn run_step_alone(
+    step: &PlannedStep,
+    ctx: &RunContext,
+    scratch: &std::path::Path,
+) -> ActionOutcome {
+    let systemd = Manager::for_root(ctx.root);
+    let packages = PackageDb::default();
+    let sctx = StepContext {
+        root: ctx.root,
+        mode: ctx.mode,
+        step: &step.name,
+        stdout_path: scratch.join("stdout"),
+        stderr_path: scratch.join("stderr"),
+        exec: ctx.exec,
+        systemd: &systemd,
+        packages: &packages,
+        secrets: ctx.secrets,
+    };
+    step.action.run(&sctx)
+}

@@ -394,6 +394,55 @@ fn end_leftovers(group: i32, token: &str, grace: Duration) -> usize {
     count
 }
 
+/// Every live descendant of this process (children, and orphans it adopted
+/// as subreaper, and theirs).
+fn descendants() -> Vec<i32> {
+    let me = std::process::id() as i32;
+    let all: Vec<ProcInfo> = fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| *pid != me)
+        .filter_map(read_proc)
+        .collect();
+    let mut found: HashSet<i32> = all
+        .iter()
+        .filter(|p| p.ppid == me && !p.zombie)
+        .map(|p| p.pid)
+        .collect();
+    loop {
+        let before = found.len();
+        for p in &all {
+            if !p.zombie && found.contains(&p.ppid) {
+                found.insert(p.pid);
+            }
+        }
+        if found.len() == before {
+            break;
+        }
+    }
+    found.into_iter().collect()
+}
+
+/// Ends every process this one started: SIGTERM, up to `grace`, then
+/// SIGKILL. Used by the agent at shutdown after running steps had their
+/// grace period. Returns how many processes were found.
+pub fn end_all_children(grace: Duration) -> usize {
+    let pids = descendants();
+    for pid in &pids {
+        let _ = kill(Pid::from_raw(*pid), Signal::SIGTERM);
+    }
+    let deadline = Instant::now() + grace;
+    while Instant::now() < deadline && !descendants().is_empty() {
+        thread::sleep(REAP_POLL);
+    }
+    for pid in descendants() {
+        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+    }
+    pids.len()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
