@@ -389,4 +389,176 @@ fn associations_from_state_manager_run_fake_server() {
         .unwrap_or("")
         .to_string();
     assert_eq!(source, "state-manager 8dfe3659-4309-493a-8755-0123456789ab");
+
+    // Reloading the drop-ins (a new file, then SIGHUP) keeps the State
+    // Manager association and its record: it is not run again as new.
+    let last_run = agent.state()["associations"]["fromStateManager"]["lastRun"].clone();
+    assert!(last_run.is_string(), "{}", agent.state());
+    let doc = file_doc(&sb);
+    dropin(
+        &agent.config_dir,
+        "local.yml",
+        &format!(
+            "name: local\ndocument: {}\nschedule: rate(1 day)\n",
+            doc.display()
+        ),
+    );
+    wait_for("the drop-in loaded", &sb, || {
+        agent.state()["associations"]["local"].is_object()
+    });
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(agent.child.id() as i32),
+        nix::sys::signal::Signal::SIGHUP,
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let state = agent.state();
+    assert_eq!(
+        state["associations"]["fromStateManager"]["lastRun"], last_run,
+        "{state}"
+    );
+    assert!(state["associations"]["local"].is_object(), "{state}");
+}
+
+fn log_count(sb: &Sandbox, needle: &str) -> usize {
+    fs::read_to_string(sb.dir.path().join("agent.log"))
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains(needle))
+        .count()
+}
+
+#[test]
+fn reading_watched_files_and_dropins_triggers_nothing() {
+    // Readers of an enforced file (sshd reading its config) and of the
+    // drop-ins (the agent itself) are not changes: no reload, no re-check.
+    let sb = Sandbox::new();
+    let doc = file_doc(&sb);
+    let agent = Agent::start(&sb, &[("RAMPART_LOG", "rampart=debug")]);
+    dropin(
+        &agent.config_dir,
+        "app.yml",
+        &format!(
+            "name: app\ndocument: {}\nschedule: rate(1 day)\nmode: apply\n",
+            doc.display()
+        ),
+    );
+    let conf = sb.host("/etc/app.conf");
+    wait_for("first enforcement", &sb, || mode_of(&conf) == 0o600);
+    // One real change, repaired, so the drift path has been taken once.
+    fs::set_permissions(&conf, fs::Permissions::from_mode(0o644)).unwrap();
+    wait_for("mode repaired", &sb, || mode_of(&conf) == 0o600);
+    std::thread::sleep(Duration::from_secs(1));
+    let (loads, checks) = (
+        log_count(&sb, "associations loaded"),
+        log_count(&sb, "re-checking after a change"),
+    );
+
+    for _ in 0..50 {
+        fs::read_to_string(&conf).unwrap();
+        for e in fs::read_dir(agent.config_dir.join("associations.d")).unwrap() {
+            fs::read_to_string(e.unwrap().path()).unwrap();
+        }
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        log_count(&sb, "associations loaded"),
+        loads,
+        "reads of the drop-ins caused reloads"
+    );
+    assert_eq!(
+        log_count(&sb, "re-checking after a change"),
+        checks,
+        "reads of a watched file caused re-checks"
+    );
+}
+
+#[test]
+fn an_edited_dropin_is_repaired_towards_its_new_parameters() {
+    let sb = Sandbox::new();
+    let doc = sb.doc(
+        "param.yml",
+        "schemaVersion: '2.2'\nparameters:\n  value: {type: String}\nmainSteps:\n- action: rampart:file\n  name: conf\n  inputs: {path: /etc/param.conf, content: \"{{ value }}\\n\", mode: \"0600\"}\n",
+    );
+    let agent = Agent::start(&sb, &[]);
+    let body = |v: &str| {
+        format!("name: p\ndocument: {}\nparameters: {{value: {v}}}\nschedule: rate(1 day)\nmode: apply\n", doc.display())
+    };
+    dropin(&agent.config_dir, "p.yml", &body("one"));
+    let conf = sb.host("/etc/param.conf");
+    wait_for("first enforcement", &sb, || {
+        fs::read_to_string(&conf).unwrap_or_default() == "one\n"
+    });
+    dropin(&agent.config_dir, "p.yml", &body("two"));
+    // The edit does not start a run (the schedule says when); the next
+    // drift repair enforces what the association says now.
+    wait_for("the reload", &sb, || {
+        log_count(&sb, "associations loaded") >= 2
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    fs::set_permissions(&conf, fs::Permissions::from_mode(0o644)).unwrap();
+    wait_for("repair with the new value", &sb, || {
+        fs::read_to_string(&conf).unwrap_or_default() == "two\n" && mode_of(&conf) == 0o600
+    });
+}
+
+#[test]
+fn a_deleted_and_recreated_folder_is_watched_again() {
+    let sb = Sandbox::new();
+    let doc = sb.doc(
+        "dir.yml",
+        "schemaVersion: '2.2'\nmainSteps:\n- action: rampart:file\n  name: conf\n  inputs: {path: /etc/app.d/app.conf, content: \"x=1\\n\", mode: \"0600\"}\n",
+    );
+    fs::create_dir_all(sb.host("/etc/app.d")).unwrap();
+    let agent = Agent::start(&sb, &[]);
+    dropin(
+        &agent.config_dir,
+        "d.yml",
+        &format!(
+            "name: d\ndocument: {}\nschedule: rate(1 day)\nmode: apply\n",
+            doc.display()
+        ),
+    );
+    let conf = sb.host("/etc/app.d/app.conf");
+    wait_for("first enforcement", &sb, || mode_of(&conf) == 0o600);
+    fs::remove_dir_all(sb.host("/etc/app.d")).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    fs::create_dir_all(sb.host("/etc/app.d")).unwrap();
+    // Recreated folder: watched again, and its missing file restored.
+    wait_for("the file restored in the new folder", &sb, || {
+        mode_of(&conf) == 0o600
+    });
+    fs::set_permissions(&conf, fs::Permissions::from_mode(0o644)).unwrap();
+    wait_for("drift in the new folder repaired", &sb, || {
+        mode_of(&conf) == 0o600
+    });
+}
+
+#[test]
+fn a_step_skipped_by_its_precondition_is_not_enforced_on_drift() {
+    let sb = Sandbox::new();
+    let doc = sb.doc(
+        "pre.yml",
+        "schemaVersion: '2.2'\nmainSteps:\n- action: rampart:file\n  name: windowsOnly\n  precondition: {StringEquals: [platformType, Windows]}\n  inputs: {path: /etc/win.conf, content: \"w\\n\", mode: \"0600\"}\n- action: rampart:file\n  name: linux\n  inputs: {path: /etc/lin.conf, content: \"l\\n\", mode: \"0600\"}\n",
+    );
+    let win = sb.put("/etc/win.conf", "mine\n");
+    fs::set_permissions(&win, fs::Permissions::from_mode(0o644)).unwrap();
+    let agent = Agent::start(&sb, &[]);
+    dropin(
+        &agent.config_dir,
+        "p.yml",
+        &format!(
+            "name: p\ndocument: {}\nschedule: rate(1 day)\nmode: apply\n",
+            doc.display()
+        ),
+    );
+    let lin = sb.host("/etc/lin.conf");
+    wait_for("the Linux step", &sb, || mode_of(&lin) == 0o600);
+    fs::write(&win, "still mine\n").unwrap();
+    // A change beside it is repaired; the skipped step's file is left.
+    fs::set_permissions(&lin, fs::Permissions::from_mode(0o644)).unwrap();
+    wait_for("the Linux file repaired", &sb, || mode_of(&lin) == 0o600);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(fs::read_to_string(&win).unwrap(), "still mine\n");
+    assert_eq!(mode_of(&win), 0o644);
 }

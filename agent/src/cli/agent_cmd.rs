@@ -1,5 +1,7 @@
 //! `rampart agent` and `rampart status`.
 
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
@@ -8,7 +10,7 @@ use comfy_table::{presets, Table};
 
 use super::exit;
 use crate::daemon::state::AgentState;
-use crate::daemon::{self, AgentError, AgentOptions, DROPIN_DIR};
+use crate::daemon::{self, AgentError, AgentOptions};
 
 pub const AFTER_HELP: &str = "\
 Associations are YAML drop-ins in <config-dir>/associations.d/*.yml:
@@ -93,16 +95,13 @@ pub fn status(args: StatusArgs) -> u8 {
     }
     let state = AgentState::load(&args.state_dir);
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&state).expect("state serializes")
-        );
-        return exit::OK;
+        let text = serde_json::to_string_pretty(&state).expect("state serializes");
+        return print(&format!("{text}\n"));
     }
-    let running = state
-        .pid
-        .is_some_and(|p| Path::new(&format!("/proc/{p}")).exists());
-    println!(
+    let running = state.pid.is_some_and(is_rampart);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
         "agent: {}",
         match (running, state.pid) {
             (true, Some(p)) => format!("running (pid {p})"),
@@ -149,14 +148,15 @@ pub fn status(args: StatusArgs) -> u8 {
             },
         ]);
     }
-    println!("{t}");
+    let _ = writeln!(out, "{t}");
     for p in &state.invalid {
-        println!("skipped: {p}");
+        let _ = writeln!(out, "skipped: {p}");
     }
     if !state.drift.is_empty() {
-        println!("recent drift ({} kept):", state.drift.len());
+        let _ = writeln!(out, "recent drift ({} kept):", state.drift.len());
         for d in state.drift.iter().rev().take(10) {
-            println!(
+            let _ = writeln!(
+                out,
                 "  {} {} {} {}: {} ({} ms)",
                 d.time.format("%Y-%m-%d %H:%M:%S"),
                 d.association,
@@ -167,6 +167,24 @@ pub fn status(args: StatusArgs) -> u8 {
             );
         }
     }
-    let _ = DROPIN_DIR;
-    exit::OK
+    print(&out)
+}
+
+/// Writes to stdout; a closed pipe (`rampart status | head -1`) is not an
+/// error.
+fn print(text: &str) -> u8 {
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Ok(()) => exit::OK,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::OK,
+        Err(e) => {
+            eprintln!("rampart: error: cannot write to stdout: {e}");
+            exit::RUNTIME_ERROR
+        }
+    }
+}
+
+/// True if `pid` is a live `rampart` process: the pid in a state file left
+/// by a crash may since belong to something else.
+fn is_rampart(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim_end() == "rampart")
 }

@@ -18,7 +18,7 @@ Expressions (AWS State Manager syntax; see docs/schedules.md):
                  or SUN-SAT; months 1-12 or JAN-DEC. Also: * , - /  L (last day),
                  15W (weekday nearest the 15th), LW, 6L (last Friday), TUE#3.
                  5 fields leave out the year; 7 fields put seconds first.
-  at-boot        once when the daemon starts (no clock times)
+  at-boot        once per boot, when the agent starts (no clock times)
 
 Examples:
   rampart schedule 'cron(0 2 ? * SUN *)'              02:00 UTC every Sunday

@@ -65,6 +65,10 @@ pub struct Association {
     pub jitter: Duration,
     pub mode: Mode,
     pub destination: Option<S3Destination>,
+    /// Identifies what a run of this association would do (document,
+    /// parameters, mode): when a reload changes it, the agent's plan for
+    /// drift repair is rebuilt instead of repairing towards the old one.
+    pub fingerprint: u64,
 }
 
 fn plain_name(name: &str) -> bool {
@@ -120,7 +124,19 @@ pub fn build(
         .map_err(|e| e.to_string())?;
     invocation::check_offline(&prepared).map_err(|e| e.to_string())?;
     let jitter = schedule::jitter_for(instance_id, name, &schedule);
+    let fingerprint = {
+        use std::hash::{DefaultHasher, Hash, Hasher};
+        // Debug of the parsed document is deterministic (no hash maps in
+        // it) and covers every field a plan is built from.
+        let mut h = DefaultHasher::new();
+        document_name.hash(&mut h);
+        format!("{document:?}").hash(&mut h);
+        Value::Object(parameters.clone()).to_string().hash(&mut h);
+        mode.as_str().hash(&mut h);
+        h.finish()
+    };
     Ok(Association {
+        fingerprint,
         name: name.to_string(),
         id: id.to_string(),
         origin,

@@ -106,9 +106,12 @@ impl FightGuard {
         Verdict::Pause(h.backoff)
     }
 
-    /// A scheduled run found the resource compliant: the fight is over.
-    pub fn reset(&mut self, association: &str) {
-        self.history.retain(|t, _| t.association != association);
+    /// A scheduled run of `association` left everything compliant: forget
+    /// its repair history, except for resources still paused (a run does
+    /// not prove the other tool stopped; the pause runs out by itself).
+    pub fn reset(&mut self, association: &str, now: Instant) {
+        self.history
+            .retain(|t, h| t.association != association || h.paused_until.is_some_and(|u| now < u));
     }
 }
 
@@ -144,6 +147,31 @@ mod tests {
             g.repaired(&t, later + Duration::from_secs(9)),
             Verdict::Pause(FIGHT_BACKOFF_MIN * 2)
         );
+    }
+
+    #[test]
+    fn a_clean_run_forgets_history_but_not_an_active_pause() {
+        let mut g = FightGuard::default();
+        let paused = Target {
+            association: "a".into(),
+            step: 0,
+        };
+        let calm = Target {
+            association: "a".into(),
+            step: 1,
+        };
+        let start = Instant::now();
+        for i in 0..FIGHT_REPAIRS {
+            g.repaired(&paused, start + Duration::from_secs(i as u64));
+        }
+        for i in 0..FIGHT_REPAIRS - 1 {
+            g.repaired(&calm, start + Duration::from_secs(i as u64));
+        }
+        let now = start + Duration::from_secs(10);
+        g.reset("a", now);
+        assert!(g.is_paused(&paused, now), "a run must not lift a pause");
+        // The calm step's count started over: one more repair is no fight.
+        assert_eq!(g.repaired(&calm, now), Verdict::Ok);
     }
 
     #[test]

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 use chrono::{DateTime, Utc};
+use notify::event::{AccessKind, AccessMode, EventKind};
 use notify::{RecursiveMode, Watcher};
 use thiserror::Error;
 use tokio::signal::unix::{signal, SignalKind};
@@ -46,6 +47,9 @@ pub use associations::DROPIN_DIR;
 const DEBOUNCE: Duration = Duration::from_millis(10);
 /// Pause before reloading after the drop-in folder changes.
 const RELOAD_DEBOUNCE: Duration = Duration::from_millis(200);
+/// How often watches that could not be set (a folder that does not exist
+/// yet, or was deleted) are tried again.
+const REWATCH_EVERY: Duration = Duration::from_secs(5);
 /// Bytes of each stream kept per step in agent runs.
 const OUTPUT_LIMIT_BYTES: u64 = 10 * 1024 * 1024;
 
@@ -66,12 +70,20 @@ pub struct AgentOptions {
 
 /// Runs the agent until SIGTERM or SIGINT.
 pub fn run(opts: AgentOptions) -> Result<(), AgentError> {
-    let config = opts
-        .config
-        .clone()
-        .unwrap_or_else(|| opts.config_dir.join("rampart.toml"));
-    let settings = Settings::load(Some(&config).filter(|c| c.exists()).map(PathBuf::as_path))
-        .map_err(|e| AgentError::Config(e.to_string()))?;
+    // An explicit --config / RAMPART_CONFIG must exist; <config-dir>/rampart.toml
+    // may be absent (defaults), and nothing outside --config-dir is read.
+    let settings = match &opts.config {
+        Some(path) => Settings::load(Some(path)),
+        None => {
+            let path = opts.config_dir.join("rampart.toml");
+            if path.exists() {
+                Settings::load(Some(&path))
+            } else {
+                Ok(Settings::default())
+            }
+        }
+    }
+    .map_err(|e| AgentError::Config(e.to_string()))?;
     let root = Root::new(&opts.root)
         .map_err(|e| AgentError::Config(format!("--root {}: {e}", opts.root.display())))?;
     std::fs::create_dir_all(&opts.state_dir).map_err(|e| {
@@ -93,16 +105,25 @@ pub fn run(opts: AgentOptions) -> Result<(), AgentError> {
 
 /// Messages from blocking work back to the event loop.
 enum Msg {
-    Loaded {
+    /// The drop-in folder was (re)read.
+    DropinsLoaded {
         associations: Vec<Association>,
+        problems: Vec<String>,
+    },
+    /// State Manager answered (`Some`), or could not be reached (`None`: the
+    /// associations it gave last time stay).
+    StateManagerPolled {
+        associations: Option<Vec<Association>>,
         problems: Vec<String>,
     },
     Prepared {
         name: String,
+        fingerprint: u64,
         ready: Option<Arc<Ready>>,
     },
     RunDone {
         name: String,
+        fingerprint: u64,
         summary: Result<RunSummary, String>,
         ready: Option<Arc<Ready>>,
     },
@@ -128,11 +149,16 @@ struct Agent {
     identity: Identity,
     state: AgentState,
     associations: BTreeMap<String, Association>,
+    /// The last set from each source; `associations` is their merge.
+    dropins: (Vec<Association>, Vec<String>),
+    from_state_manager: (Vec<Association>, Vec<String>),
     ready: HashMap<String, Arc<Ready>>,
     next_due: HashMap<String, DateTime<Utc>>,
     running: HashSet<String>,
     watch: WatchMap,
     watched_dirs: HashSet<PathBuf>,
+    /// Folders of watched resources that could not be watched (missing).
+    unwatched_dirs: HashSet<PathBuf>,
     watcher: notify::RecommendedWatcher,
     fs_rx: mpsc::UnboundedReceiver<notify::Event>,
     tx: mpsc::UnboundedSender<Msg>,
@@ -183,11 +209,14 @@ impl Agent {
             identity,
             state,
             associations: BTreeMap::new(),
+            dropins: Default::default(),
+            from_state_manager: Default::default(),
             ready: HashMap::new(),
             next_due: HashMap::new(),
             running: HashSet::new(),
             watch: WatchMap::default(),
             watched_dirs: HashSet::new(),
+            unwatched_dirs: HashSet::new(),
             watcher,
             fs_rx,
             tx,
@@ -225,6 +254,7 @@ impl Agent {
         let mut sm_tick = tokio::time::interval(Duration::from_secs(
             self.settings.agent.poll_minutes.max(1) * 60,
         ));
+        let mut rewatch_tick = tokio::time::interval(REWATCH_EVERY);
         self.load();
         let mut ready_sent = false;
         info!(event = "agent_started", instance_id = %self.identity.instance_id, "agent started");
@@ -247,7 +277,7 @@ impl Agent {
                 _ = tokio::time::sleep_until(at(self.reload_at)) => { self.reload_at = None; self.load(); }
                 _ = tokio::time::sleep_until(at(self.drain_at)) => self.drain(),
                 Some(msg) = self.rx.recv() => {
-                    let loaded = matches!(msg, Msg::Loaded { .. });
+                    let loaded = matches!(msg, Msg::DropinsLoaded { .. });
                     self.on_msg(msg);
                     if loaded && !ready_sent {
                         ready_sent = true;
@@ -259,7 +289,14 @@ impl Agent {
                     let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
                 }
                 _ = sm_tick.tick(), if self.settings.agent.state_manager => self.poll_state_manager(),
-                _ = hup.recv() => { info!("SIGHUP: reloading associations"); self.load(); }
+                _ = rewatch_tick.tick(), if !self.unwatched_dirs.is_empty() => self.rebuild_watches(),
+                _ = hup.recv() => {
+                    info!("SIGHUP: reloading associations");
+                    self.load();
+                    if self.settings.agent.state_manager {
+                        self.poll_state_manager();
+                    }
+                }
                 _ = term.recv() => break,
                 _ = int.recv() => break,
             }
@@ -285,7 +322,7 @@ impl Agent {
             };
             let (associations, problems) =
                 associations::load_dropins(&config_dir, &settings, &instance, &rt);
-            let _ = tx.send(Msg::Loaded {
+            let _ = tx.send(Msg::DropinsLoaded {
                 associations,
                 problems,
             });
@@ -298,7 +335,6 @@ impl Agent {
             self.settings.clone(),
             self.identity.instance_id.clone(),
         );
-        let config_dir = self.opts.config_dir.clone();
         tokio::task::spawn_blocking(move || {
             let Ok(rt) = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -306,39 +342,58 @@ impl Agent {
             else {
                 return;
             };
-            let (mut all, mut problems) =
-                associations::load_dropins(&config_dir, &settings, &instance, &rt);
-            match rt.block_on(state_manager::describe(&settings, &instance)) {
+            let msg = match rt.block_on(state_manager::describe(&settings, &instance)) {
                 Ok(described) => {
-                    let (sm, p) = associations::from_state_manager(described, &settings, &instance);
-                    all.extend(sm);
-                    problems.extend(p);
+                    let (sm, problems) =
+                        associations::from_state_manager(described, &settings, &instance);
+                    Msg::StateManagerPolled {
+                        associations: Some(sm),
+                        problems,
+                    }
                 }
                 Err(e) => {
-                    warn!(error = %e, "State Manager unavailable; keeping drop-in associations only")
+                    warn!(error = %e, "State Manager unavailable; keeping the associations it gave last");
+                    Msg::StateManagerPolled {
+                        associations: None,
+                        problems: Vec::new(),
+                    }
                 }
-            }
-            let _ = tx.send(Msg::Loaded {
-                associations: all,
-                problems,
-            });
+            };
+            let _ = tx.send(msg);
         });
     }
 
     fn on_msg(&mut self, msg: Msg) {
         match msg {
-            Msg::Loaded {
+            Msg::DropinsLoaded {
                 associations,
                 problems,
-            } => self.install(associations, problems),
-            Msg::Prepared { name, ready } => {
-                if let Some(r) = ready {
+            } => {
+                self.dropins = (associations, problems);
+                self.merge_sources();
+            }
+            Msg::StateManagerPolled {
+                associations,
+                problems,
+            } => {
+                if let Some(sm) = associations {
+                    self.from_state_manager = (sm, problems);
+                    self.merge_sources();
+                }
+            }
+            Msg::Prepared {
+                name,
+                fingerprint,
+                ready,
+            } => {
+                if let Some(r) = ready.filter(|_| self.is_current(&name, fingerprint)) {
                     self.ready.insert(name, r);
                     self.rebuild_watches();
                 }
             }
             Msg::RunDone {
                 name,
+                fingerprint,
                 summary,
                 ready,
             } => {
@@ -347,6 +402,8 @@ impl Agent {
                 let now = Utc::now();
                 let entry = self.state.associations.entry(name.clone()).or_default();
                 entry.last_run = Some(now);
+                let clean =
+                    matches!(&summary, Ok(s) if s.status == "Success" && s.non_compliant == 0);
                 match summary {
                     Ok(s) => {
                         info!(event = "association_run", association = %name, status = %s.status, non_compliant = s.non_compliant, "association ran");
@@ -373,8 +430,24 @@ impl Agent {
                         }
                     }
                 }
-                if let Some(r) = ready {
-                    self.fights.reset(&name);
+                if clean {
+                    self.fights.reset(&name, Instant::now());
+                }
+                // Changes seen while the run was going: the run may already
+                // have passed those steps, so check them again now.
+                let seen: Vec<_> = self
+                    .dirty
+                    .keys()
+                    .filter(|t| t.association == name)
+                    .cloned()
+                    .collect();
+                for t in seen {
+                    if let Some(first) = self.dirty.remove(&t) {
+                        self.pending.entry(t).or_insert(first);
+                        self.flush_at.get_or_insert(Instant::now() + DEBOUNCE);
+                    }
+                }
+                if let Some(r) = ready.filter(|_| self.is_current(&name, fingerprint)) {
                     self.ready.insert(name, r);
                     self.rebuild_watches();
                 }
@@ -449,6 +522,10 @@ impl Agent {
                     self.pending.entry(target).or_insert(first);
                     self.flush_at.get_or_insert(Instant::now() + DEBOUNCE);
                 }
+                // A repair may have recreated a deleted folder.
+                if !self.unwatched_dirs.is_empty() {
+                    self.rebuild_watches();
+                }
             }
             Msg::Drained { kept } => {
                 self.in_flight -= 1;
@@ -478,6 +555,29 @@ impl Agent {
         }
     }
 
+    /// Merges drop-ins and State Manager associations. A name used twice
+    /// is an error for the later one: drop-ins first, then State Manager in
+    /// the order it lists them.
+    fn merge_sources(&mut self) {
+        let mut problems = self.dropins.1.clone();
+        problems.extend(self.from_state_manager.1.iter().cloned());
+        let mut merged: Vec<Association> = Vec::new();
+        let mut names: HashMap<String, String> = HashMap::new();
+        for a in self.dropins.0.iter().chain(&self.from_state_manager.0) {
+            let source = origin_text(&a.origin);
+            if let Some(first) = names.get(&a.name) {
+                problems.push(format!(
+                    "{source}: association name '{}' is already used by {first}; skipped",
+                    a.name
+                ));
+                continue;
+            }
+            names.insert(a.name.clone(), source);
+            merged.push(a.clone());
+        }
+        self.install(merged, problems);
+    }
+
     /// Replaces the association set; keeps schedule state of unchanged ones.
     fn install(&mut self, associations: Vec<Association>, problems: Vec<String>) {
         self.state.invalid = problems;
@@ -494,12 +594,7 @@ impl Agent {
             entry.schedule = a.schedule.to_string();
             entry.mode = a.mode.as_str().to_string();
             entry.document = a.document_name.clone();
-            entry.source = match &a.origin {
-                associations::Origin::DropIn(p) => format!("drop-in {}", p.display()),
-                associations::Origin::StateManager { association_id } => {
-                    format!("state-manager {association_id}")
-                }
-            };
+            entry.source = origin_text(&a.origin);
             let due = if a.schedule.runs_at_boot() {
                 (entry.last_boot_run.as_deref() != Some(boot.as_str())).then_some(now)
             } else {
@@ -523,6 +618,15 @@ impl Agent {
                     self.next_due.remove(&a.name);
                 }
             }
+            // An edited association is planned again: drift repair must
+            // enforce what the association says now.
+            let changed = self
+                .associations
+                .get(&a.name)
+                .is_some_and(|old| old.fingerprint != a.fingerprint);
+            if changed {
+                self.ready.remove(&a.name);
+            }
             if a.mode == Mode::Apply && !self.ready.contains_key(&a.name) {
                 self.prepare(&a);
             }
@@ -536,6 +640,14 @@ impl Agent {
         );
         self.rebuild_watches();
         self.save();
+    }
+
+    /// True if `name` is loaded and still means what `fingerprint` says: a
+    /// plan made before an edit is not used for repairs after it.
+    fn is_current(&self, name: &str, fingerprint: u64) -> bool {
+        self.associations
+            .get(name)
+            .is_some_and(|a| a.fingerprint == fingerprint)
     }
 
     /// Plans an apply-mode association (resolving its secrets) so its
@@ -556,6 +668,7 @@ impl Agent {
                 .map(Arc::new);
             let _ = tx.send(Msg::Prepared {
                 name: a.name,
+                fingerprint: a.fingerprint,
                 ready,
             });
         });
@@ -591,6 +704,7 @@ impl Agent {
                 let (summary, ready) = run_association(&a, &settings, &root, &identity, &state_dir);
                 let _ = tx.send(Msg::RunDone {
                     name: a.name,
+                    fingerprint: a.fingerprint,
                     summary,
                     ready,
                 });
@@ -599,7 +713,8 @@ impl Agent {
     }
 
     /// Watches the parent folder of every resource of every apply-mode
-    /// association that has a plan.
+    /// association that has a plan. Steps whose precondition skips them on
+    /// this host are not watched: a run would not enforce them either.
     fn rebuild_watches(&mut self) {
         let mut map = WatchMap::default();
         for (name, ready) in &self.ready {
@@ -607,6 +722,9 @@ impl Agent {
                 continue;
             }
             for (i, step) in ready.plan.steps.iter().enumerate() {
+                if engine::evaluate(step.precondition.as_ref()) != engine::Gate::Run {
+                    continue;
+                }
                 for p in step.action.watched_paths() {
                     if let Ok(host) = self.root.resolve(&p) {
                         map.add(
@@ -630,46 +748,103 @@ impl Agent {
             let _ = self.watcher.unwatch(&gone);
             self.watched_dirs.remove(&gone);
         }
+        let was_unwatched = std::mem::take(&mut self.unwatched_dirs);
+        self.watch = map;
         for dir in wanted {
             if self.watched_dirs.contains(&dir) {
                 continue;
             }
             match self.watcher.watch(&dir, RecursiveMode::NonRecursive) {
                 Ok(()) => {
+                    // A folder that appeared since the last try: whatever is
+                    // in it now was never checked against the plan.
+                    if was_unwatched.contains(&dir) {
+                        self.pend_dir(&dir, Instant::now());
+                    }
                     self.watched_dirs.insert(dir);
                 }
                 Err(e) => {
-                    warn!(dir = %dir.display(), error = %e, "cannot watch; drift there is repaired at the next scheduled run")
+                    if !was_unwatched.contains(&dir) {
+                        warn!(dir = %dir.display(), error = %e, retry_secs = REWATCH_EVERY.as_secs(), "cannot watch; trying again periodically, and drift there is repaired at the next scheduled run");
+                    }
+                    self.unwatched_dirs.insert(dir);
                 }
             }
         }
         debug!(
-            paths = map.by_path.len(),
+            paths = self.watch.by_path.len(),
             dirs = self.watched_dirs.len(),
+            unwatched = self.unwatched_dirs.len(),
             "watches rebuilt"
         );
-        self.watch = map;
+    }
+
+    /// Queues a check of every watched resource in `dir`.
+    fn pend_dir(&mut self, dir: &Path, now: Instant) {
+        let targets: Vec<drift::Target> = self
+            .watch
+            .by_path
+            .iter()
+            .filter(|(p, _)| p.parent() == Some(dir))
+            .flat_map(|(_, ts)| ts.iter().cloned())
+            .collect();
+        for t in targets {
+            self.queue(t, now);
+        }
+    }
+
+    /// Queues a re-check of one step, unless it is paused or already being
+    /// repaired (then it is checked again when that repair is done).
+    fn queue(&mut self, t: drift::Target, now: Instant) {
+        if self.fights.is_paused(&t, now) {
+            debug!(association = %t.association, step = t.step, "change ignored: repairs paused after a fight");
+            return;
+        }
+        if self.repairing.contains(&t) {
+            self.dirty.entry(t).or_insert(now);
+            return;
+        }
+        self.pending.entry(t).or_insert(now);
+        self.flush_at.get_or_insert(now + DEBOUNCE);
     }
 
     fn on_fs(&mut self, ev: notify::Event) {
-        let dropins = self.opts.config_dir.join(DROPIN_DIR);
         let now = Instant::now();
+        // The kernel's queue overflowed: events were lost, so check everything.
+        if ev.need_rescan() {
+            warn!("file change notifications were lost; re-checking every watched resource");
+            let all: Vec<drift::Target> = self.watch.by_path.values().flatten().cloned().collect();
+            for t in all {
+                self.queue(t, now);
+            }
+            return;
+        }
+        if !is_change(&ev.kind) {
+            return;
+        }
+        let dropins = self.opts.config_dir.join(DROPIN_DIR);
         for path in &ev.paths {
             if path.parent() == Some(dropins.as_path()) {
                 self.reload_at = Some(now + RELOAD_DEBOUNCE);
                 continue;
             }
+            // A watched folder itself was deleted or moved away: its watch
+            // is gone with it. Check what was in it, and watch it again when
+            // it exists again.
+            if self.watched_dirs.contains(path)
+                && matches!(
+                    ev.kind,
+                    EventKind::Remove(_) | EventKind::Modify(notify::event::ModifyKind::Name(_))
+                )
+            {
+                let _ = self.watcher.unwatch(path);
+                self.watched_dirs.remove(path);
+                self.unwatched_dirs.insert(path.clone());
+                self.pend_dir(&path.clone(), now);
+                continue;
+            }
             for t in self.watch.targets(path).to_vec() {
-                if self.fights.is_paused(&t, now) {
-                    debug!(association = %t.association, path = %path.display(), "change ignored: repairs paused after a fight");
-                    continue;
-                }
-                if self.repairing.contains(&t) {
-                    self.dirty.entry(t).or_insert(now);
-                    continue;
-                }
-                self.pending.entry(t).or_insert(now);
-                self.flush_at.get_or_insert(now + DEBOUNCE);
+                self.queue(t, now);
             }
         }
     }
@@ -677,13 +852,16 @@ impl Agent {
     fn flush_repairs(&mut self) {
         self.flush_at = None;
         for (target, first_event) in std::mem::take(&mut self.pending) {
-            // A running association re-checks everything itself.
+            // A running association enforces this step itself, unless it
+            // is already past it: look again when the run is done.
             if self.running.contains(&target.association) {
+                self.dirty.entry(target).or_insert(first_event);
                 continue;
             }
             let Some(ready) = self.ready.get(&target.association).cloned() else {
                 continue;
             };
+            debug!(association = %target.association, step = target.step, "re-checking after a change");
             self.repairing.insert(target.clone());
             self.in_flight += 1;
             let (tx, settings, root, identity, state_dir) = (
@@ -784,6 +962,26 @@ impl Agent {
         self.state.pid = None;
         self.save();
         info!(event = "agent_stopped", "agent stopped");
+    }
+}
+
+/// True for notifications that mean a resource may have changed: not the
+/// opens, reads and read-only closes that every reader of a file causes
+/// (the agent's own checks among them).
+fn is_change(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_) | EventKind::Any => true,
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) | EventKind::Other => false,
+    }
+}
+
+fn origin_text(origin: &associations::Origin) -> String {
+    match origin {
+        associations::Origin::DropIn(p) => format!("drop-in {}", p.display()),
+        associations::Origin::StateManager { association_id } => {
+            format!("state-manager {association_id}")
+        }
     }
 }
 

@@ -60,7 +60,7 @@ pub enum Schedule {
     /// `cron(...)`: the AWS cron form, in UTC unless given a time zone.
     /// (Boxed: its field sets are large next to the other variants.)
     Cron(Box<Cron>),
-    /// `at-boot`: run once when the daemon starts, never on the clock.
+    /// `at-boot`: run once per boot (when the agent first starts after it), never on the clock.
     AtBoot,
 }
 
