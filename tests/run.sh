@@ -19,6 +19,11 @@ done
 for tool in dpkg-deb:dpkg dpkg-scanpackages:dpkg-dev apt-get:apt rpm:rpm cc:gcc pkg-config:pkg-config; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool##*:}")
 done
+# Packaging tests (tests/packaging.rs): lintian, readelf, systemd-analyze and
+# deb-systemd-helper (run by the .deb's maintainer scripts in a dpkg --root).
+for tool in lintian:lintian readelf:binutils systemd-analyze:systemd deb-systemd-helper:init-system-helpers gzip:gzip strip:binutils; do
+  command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool##*:}")
+done
 for lib in libdpkg:libdpkg-dev rpm:librpm-dev; do
   pkg-config --exists "${lib%%:*}" 2>/dev/null || need+=("${lib##*:}")
 done
@@ -31,6 +36,15 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
+
+# cargo-deb and cargo-generate-rpm build the packages (packaging/build.sh);
+# pinned so a new release cannot change what the tests inspect.
+for tool in cargo-deb@3.8.0 cargo-generate-rpm@0.21.1; do
+  if ! command -v "${tool%@*}" >/dev/null 2>&1; then
+    echo "tests/run.sh: installing $tool" >&2
+    cargo install --locked --quiet "$tool"
+  fi
+done
 
 # moto's server speaks the real SSM, KMS and S3 protocols on loopback; the
 # tests start it themselves from this virtual environment.
