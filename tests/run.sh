@@ -21,6 +21,8 @@ for tool in dpkg-deb:dpkg dpkg-scanpackages:dpkg-dev apt-get:apt rpm:rpm cc:gcc 
 done
 # Packaging tests (tests/packaging.rs): lintian, readelf, systemd-analyze and
 # deb-systemd-helper (run by the .deb's maintainer scripts in a dpkg --root).
+# TLS test (tests/tls.rs): a throw-away CA made with openssl.
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 for tool in lintian:lintian readelf:binutils systemd-analyze:systemd deb-systemd-helper:init-system-helpers gzip:gzip strip:binutils; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool##*:}")
 done

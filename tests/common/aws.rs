@@ -104,6 +104,7 @@ fn http_get(port: u16, path: &str) -> Option<String> {
 /// An SDK configuration pointing at `endpoint`, for test setup.
 pub async fn sdk(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(rampart::cloud::https_client())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new(REGION))
         .credentials_provider(aws_sdk_ssm::config::Credentials::new(

@@ -10,6 +10,8 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_ssm::config::SharedHttpClient;
+use aws_smithy_http_client::tls;
 
 use crate::config::{AwsSettings, Settings};
 
@@ -23,9 +25,21 @@ const OPERATION_TIMEOUT_SECS: u64 = 60;
 /// exponential backoff with jitter, throttling errors retried).
 const DEFAULT_MAX_ATTEMPTS: u32 = 3;
 
+/// The HTTPS client of every AWS call, credential providers and IMDS
+/// included: rustls with ring and the system's root certificates. Built
+/// once per configuration; it pools connections.
+pub fn https_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
+}
+
 /// Loads the shared SDK configuration.
 pub async fn sdk_config(settings: &AwsSettings) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
         .retry_config(
             RetryConfig::standard()
                 .with_max_attempts(settings.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS)),

@@ -143,6 +143,12 @@ where
                 msg = format!("{msg}: {s}");
                 source = s.source();
             }
+            if msg.contains("certificate") {
+                msg.push_str(
+                    " (the endpoint's TLS certificate is not trusted: add its CA to the \
+                     system trust store, or name a CA bundle with SSL_CERT_FILE)",
+                );
+            }
             msg
         }
         SdkError::TimeoutError(_) => "timed out".into(),

@@ -79,7 +79,10 @@ pub fn looks_like_ec2() -> bool {
 }
 
 async fn from_imds() -> Result<Identity, aws_config::imds::client::error::ImdsError> {
+    let provider = aws_config::provider_config::ProviderConfig::default()
+        .with_http_client(crate::cloud::https_client());
     let client = aws_config::imds::Client::builder()
+        .configure(&provider)
         .connect_timeout(Duration::from_secs(IMDS_TIMEOUT_SECS))
         .read_timeout(Duration::from_secs(IMDS_TIMEOUT_SECS))
         .max_attempts(1)
