@@ -69,7 +69,9 @@ gzip -9n "$assets"/man/*.1
 # 4. The packages.
 CARGO_TARGET_DIR="$stage" cargo deb -p rampart --no-build --no-strip \
   --deb-revision "$revision" --output "$out" "${fast[@]}" >/dev/null
-cargo generate-rpm -p agent --target-dir "$stage" \
+# xz, not the zstd default: rpm before 4.14 (Amazon Linux 2, RHEL 7) cannot
+# read zstd payloads.
+cargo generate-rpm -p agent --target-dir "$stage" --payload-compress xz \
   --set-metadata "release = \"$revision\"" --output "$out" >/dev/null
 
 version="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)"
