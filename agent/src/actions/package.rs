@@ -8,7 +8,9 @@
 //! `sources`), non-interactively, after waiting for the package manager's
 //! lock; under `--root` both act on the image root. The database is read
 //! again after every change, so the result reports what the tools did, not
-//! what Rampart asked for. Enforcement on rpm systems is not built yet.
+//! what Rampart asked for. On rpm systems package files from `sources` go
+//! in with `rpm -U` (or the named frontend), and repositories are reached
+//! through dnf, yum or zypper, whichever the host has.
 
 mod db;
 mod sources;
@@ -25,6 +27,8 @@ use super::{
     StepContext,
 };
 use crate::platform::apt::AptTarget;
+use crate::platform::pkg_tool;
+use crate::platform::rpm::{Frontend, RpmTarget};
 use crate::platform::version::Scheme;
 use crate::platform::Root;
 
@@ -205,6 +209,13 @@ enum DpkgTool {
     Dpkg,
 }
 
+/// The tool that changes an rpm root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RpmTool {
+    Rpm,
+    Frontend(Frontend),
+}
+
 impl Package {
     fn spec(&self) -> String {
         match &self.arch {
@@ -218,7 +229,7 @@ impl Package {
         match self.how.manager.as_str() {
             "apt" => Ok(DpkgTool::Apt),
             "dpkg" => Ok(DpkgTool::Dpkg),
-            "auto" if root.join(Path::new("/etc/apt")).is_dir() && tool_runs("apt-get") => {
+            "auto" if root.join(Path::new("/etc/apt")).is_dir() && pkg_tool::runs("apt-get") => {
                 Ok(DpkgTool::Apt)
             }
             "auto" => Ok(DpkgTool::Dpkg),
@@ -315,13 +326,116 @@ impl Package {
     }
 }
 
-fn tool_runs(tool: &str) -> bool {
-    std::process::Command::new(tool)
-        .arg("--version")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+impl Package {
+    /// Picks rpm or a frontend for an rpm root, refusing dpkg's managers.
+    /// With `auto`, package files go in with rpm, and so does a removal on
+    /// a host without a frontend (removing needs no repository).
+    fn rpm_tool(&self) -> Result<RpmTool, String> {
+        let removing = matches!(self.wanted, Wanted::Absent { .. });
+        let frontend = match self.how.manager.as_str() {
+            "rpm" => return Ok(RpmTool::Rpm),
+            "dnf" => Frontend::Dnf,
+            "yum" => Frontend::Yum,
+            "zypper" => Frontend::Zypper,
+            "auto" if !self.how.sources.is_empty() => return Ok(RpmTool::Rpm),
+            "auto" if removing => {
+                return Ok(Frontend::detect().map_or(RpmTool::Rpm, RpmTool::Frontend))
+            }
+            "auto" => Frontend::detect().ok_or_else(|| {
+                format!(
+                    "no rpm frontend (dnf, yum, zypper) on this host to fetch {}: list \
+                     package files in 'sources', or install one",
+                    self.spec()
+                )
+            })?,
+            other => {
+                return Err(format!(
+                    "manager '{other}' does not manage this root: it has an rpm database \
+                     (use manager 'rpm', 'dnf', 'yum', 'zypper' or 'auto')"
+                ))
+            }
+        };
+        Ok(RpmTool::Frontend(frontend))
+    }
+
+    /// rpm names a package's architecture as `name.arch`.
+    fn rpm_spec(&self) -> String {
+        match &self.arch {
+            Some(a) => format!("{}.{a}", self.name),
+            None => self.name.clone(),
+        }
+    }
+
+    /// Installs, upgrades or downgrades on an rpm root. `installed` is the
+    /// installed version, if any.
+    fn install_rpm(&self, target: &RpmTarget, installed: Option<&str>) -> Result<String, String> {
+        let tool = self.rpm_tool()?;
+        let newer_installed = |want: &str| {
+            installed
+                .is_some_and(|have| Scheme::Rpm.compare(have, want).ok() == Some(Ordering::Greater))
+        };
+        if !self.how.sources.is_empty() {
+            let file = self.pick_file(Scheme::Rpm)?;
+            let downgrade = newer_installed(&file.version);
+            let path = file.path.display().to_string();
+            let done = match tool {
+                RpmTool::Rpm => target.install_files(std::slice::from_ref(&file.path), downgrade),
+                RpmTool::Frontend(f) => {
+                    let verb = if downgrade { "downgrade" } else { "install" };
+                    target.frontend(f, verb, std::slice::from_ref(&path))
+                }
+            };
+            done.map_err(|e| e.to_string())?;
+            let verb = match tool {
+                RpmTool::Rpm if downgrade => "rpm -U --oldpackage".to_string(),
+                RpmTool::Rpm => "rpm -U".to_string(),
+                RpmTool::Frontend(f) => format!("{} install", f.tool()),
+            };
+            return Ok(format!("{verb} {path} ({})", file.version));
+        }
+        let RpmTool::Frontend(f) = tool else {
+            return Err(format!(
+                "rpm cannot fetch {}: list package files in 'sources', or use manager \
+                 'dnf', 'yum' or 'zypper'",
+                self.spec()
+            ));
+        };
+        let (verb, spec) = match (&self.wanted, installed) {
+            (Wanted::Exact(v), _) if newer_installed(v) => ("downgrade", self.versioned(f, v)),
+            (Wanted::Exact(v), Some(_)) => ("upgrade", self.versioned(f, v)),
+            (Wanted::Exact(v), None) => ("install", self.versioned(f, v)),
+            (_, Some(_)) => ("upgrade", self.rpm_spec()),
+            (_, None) => ("install", self.rpm_spec()),
+        };
+        target
+            .frontend(f, verb, std::slice::from_ref(&spec))
+            .map_err(|e| e.to_string())?;
+        Ok(format!("{} {verb} {spec}", f.tool()))
+    }
+
+    /// A package at an exact version in the frontend's syntax.
+    fn versioned(&self, f: Frontend, version: &str) -> String {
+        match f {
+            Frontend::Zypper => format!("{}={version}", self.rpm_spec()),
+            Frontend::Dnf | Frontend::Yum => match &self.arch {
+                Some(a) => format!("{}-{version}.{a}", self.name),
+                None => format!("{}-{version}", self.name),
+            },
+        }
+    }
+
+    fn remove_rpm(&self, target: &RpmTarget) -> Result<String, String> {
+        let names = [self.rpm_spec()];
+        let (done, verb) = match self.rpm_tool()? {
+            RpmTool::Rpm => (target.erase(&names), "rpm -e".to_string()),
+            RpmTool::Frontend(f) => (
+                target.frontend(f, "remove", &names),
+                format!("{} remove", f.tool()),
+            ),
+        };
+        done.map_err(|e| e.to_string())?;
+        Ok(format!("{verb} {}", names[0]))
+    }
 }
 
 impl Resource for Package {
@@ -391,25 +505,29 @@ impl Resource for Package {
 
     fn fix(&self, ctx: &StepContext, _drift: &[String]) -> Result<Vec<String>, String> {
         let db = ctx.packages.get(ctx.root)?;
-        if db.scheme == Scheme::Rpm {
-            return Err(format!(
-                "enforcing packages on rpm systems is not built yet; run \
-                 'dnf {} {}' (see docs/limitations.md)",
-                if matches!(self.wanted, Wanted::Absent { .. }) {
-                    "remove"
-                } else {
-                    "install"
-                },
-                self.spec()
-            ));
-        }
-        let target = AptTarget {
-            root: ctx.root,
-            lock_timeout: self.how.lock_timeout,
-        };
-        let done = match &self.wanted {
-            Wanted::Absent { purge } => self.remove_dpkg(ctx, &target, *purge),
-            _ => self.install_dpkg(ctx, &target, db.scheme),
+        let done = if db.scheme == Scheme::Rpm {
+            let target = RpmTarget {
+                root: ctx.root,
+                lock_timeout: self.how.lock_timeout,
+            };
+            let installed = db.packages.get(&self.name).and_then(|v| {
+                v.iter()
+                    .find(|(a, _)| self.arch.as_ref().is_none_or(|want| want == a))
+                    .map(|(_, v)| v.as_str())
+            });
+            match &self.wanted {
+                Wanted::Absent { .. } => self.remove_rpm(&target),
+                _ => self.install_rpm(&target, installed),
+            }
+        } else {
+            let target = AptTarget {
+                root: ctx.root,
+                lock_timeout: self.how.lock_timeout,
+            };
+            match &self.wanted {
+                Wanted::Absent { purge } => self.remove_dpkg(ctx, &target, *purge),
+                _ => self.install_dpkg(ctx, &target, db.scheme),
+            }
         };
         // Whatever happened, the next look must read the database again.
         ctx.packages.invalidate();

@@ -10,35 +10,23 @@
 //! Before anything runs, Rampart waits for dpkg's lock (see [`pkg_lock`]).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use thiserror::Error;
 
 use super::pkg_lock::{self, LockError};
+use super::pkg_tool::{self, run, PackageFile, ToolError};
 use super::Root;
 
 /// dpkg's lock files, relative to the root.
 const DPKG_FRONTEND_LOCK: &str = "/var/lib/dpkg/lock-frontend";
 const DPKG_LOCK: &str = "/var/lib/dpkg/lock";
 
-/// Bytes of a failed command's output kept in the error.
-const ERROR_TAIL_BYTES: usize = 1500;
-
 #[derive(Debug, Error)]
 pub enum AptError {
-    #[error("failed to run {tool} (is it installed?): {source}")]
-    Spawn {
-        tool: &'static str,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("'{command}' failed (exit {code}): {output}")]
-    Failed {
-        command: String,
-        code: i32,
-        output: String,
-    },
+    #[error(transparent)]
+    Tool(#[from] ToolError),
     #[error(transparent)]
     Lock(#[from] LockError),
     #[error("{path} is not a readable .deb package: {reason}")]
@@ -52,15 +40,6 @@ pub struct AptTarget<'a> {
     pub lock_timeout: Duration,
 }
 
-/// What a package file holds, from its control fields.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DebFile {
-    pub path: PathBuf,
-    pub name: String,
-    pub version: String,
-    pub architecture: String,
-}
-
 impl AptTarget<'_> {
     fn lock_paths(&self) -> Vec<PathBuf> {
         [DPKG_FRONTEND_LOCK, DPKG_LOCK]
@@ -72,7 +51,7 @@ impl AptTarget<'_> {
     /// `apt-get` with the options every run uses; `lock_wait` is how long
     /// apt itself may still wait for the lock.
     fn apt_get(&self, lock_wait: Duration) -> Command {
-        let mut cmd = tool_command("apt-get");
+        let mut cmd = pkg_tool::command("apt-get");
         cmd.args(["-y", "-q"])
             .arg(format!(
                 "-oDPkg::Lock::Timeout={}",
@@ -92,7 +71,7 @@ impl AptTarget<'_> {
     }
 
     fn dpkg(&self) -> Command {
-        let mut cmd = tool_command("dpkg");
+        let mut cmd = pkg_tool::command("dpkg");
         cmd.args(["--force-confdef", "--force-confold"]);
         if !self.root.is_host() {
             cmd.arg(format!("--root={}", self.root.dir().display()));
@@ -103,7 +82,7 @@ impl AptTarget<'_> {
     /// The version apt would install for `name` (`apt-cache policy`), or
     /// `None` when no configured repository offers it.
     pub fn candidate(&self, name: &str) -> Result<Option<String>, AptError> {
-        let mut cmd = tool_command("apt-cache");
+        let mut cmd = pkg_tool::command("apt-cache");
         if !self.root.is_host() {
             cmd.arg(format!("-oDir={}", self.root.dir().display()));
         }
@@ -122,7 +101,7 @@ impl AptTarget<'_> {
         let left = pkg_lock::wait_until_free(&self.lock_paths(), self.lock_timeout)?;
         let mut cmd = self.apt_get(left);
         cmd.arg("update");
-        run(cmd, "apt-get")
+        Ok(run(cmd, "apt-get")?)
     }
 
     /// `apt-get install` of `specs` (`name`, `name=version`, or a path to a
@@ -132,7 +111,7 @@ impl AptTarget<'_> {
         let mut cmd = self.apt_get(left);
         cmd.args(["install", "--no-install-recommends", "--allow-downgrades"])
             .args(specs);
-        run(cmd, "apt-get")
+        Ok(run(cmd, "apt-get")?)
     }
 
     /// `apt-get remove` (or `purge`) of `names`.
@@ -140,7 +119,7 @@ impl AptTarget<'_> {
         let left = pkg_lock::wait_until_free(&self.lock_paths(), self.lock_timeout)?;
         let mut cmd = self.apt_get(left);
         cmd.arg(if purge { "purge" } else { "remove" }).args(names);
-        run(cmd, "apt-get")
+        Ok(run(cmd, "apt-get")?)
     }
 
     /// Runs `dpkg ARGS` holding dpkg's frontend lock, as apt does, so that
@@ -156,7 +135,7 @@ impl AptTarget<'_> {
         cmd.args(args);
         let result = run(cmd, "dpkg");
         drop(held);
-        result
+        Ok(result?)
     }
 
     /// `dpkg --install` of package files.
@@ -174,51 +153,9 @@ impl AptTarget<'_> {
     }
 }
 
-/// A tool command with a fixed locale and no prompts.
-fn tool_command(tool: &str) -> Command {
-    let mut cmd = Command::new(tool);
-    cmd.env("LC_ALL", "C")
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .env("APT_LISTCHANGES_FRONTEND", "none")
-        .env("NEEDRESTART_SUSPEND", "1")
-        .stdin(Stdio::null());
-    cmd
-}
-
-/// Runs a command to completion; its combined output on success, the tail of
-/// it in the error otherwise.
-fn run(mut cmd: Command, tool: &'static str) -> Result<String, AptError> {
-    let line = describe(&cmd);
-    tracing::debug!(command = %line, "running package tool");
-    let out = cmd
-        .output()
-        .map_err(|source| AptError::Spawn { tool, source })?;
-    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-    text.push_str(&String::from_utf8_lossy(&out.stderr));
-    if out.status.success() {
-        return Ok(text);
-    }
-    // Keep the end of the output, where the tools say what went wrong.
-    let start = (text.len().saturating_sub(ERROR_TAIL_BYTES)..=text.len())
-        .find(|i| text.is_char_boundary(*i))
-        .unwrap_or(text.len());
-    Err(AptError::Failed {
-        command: line,
-        code: out.status.code().unwrap_or(-1),
-        output: text[start..].trim().replace('\n', " | "),
-    })
-}
-
-/// The command line, for messages and logs.
-fn describe(cmd: &Command) -> String {
-    let mut parts = vec![cmd.get_program().to_string_lossy().into_owned()];
-    parts.extend(cmd.get_args().map(|a| a.to_string_lossy().into_owned()));
-    parts.join(" ")
-}
-
 /// Reads a `.deb`'s name, version and architecture with `dpkg-deb`.
-pub fn read_deb(path: &Path) -> Result<DebFile, AptError> {
-    let mut cmd = tool_command("dpkg-deb");
+pub fn read_deb(path: &Path) -> Result<PackageFile, AptError> {
+    let mut cmd = pkg_tool::command("dpkg-deb");
     cmd.arg("--field")
         .arg(path)
         .args(["Package", "Version", "Architecture"]);
@@ -232,7 +169,7 @@ pub fn read_deb(path: &Path) -> Result<DebFile, AptError> {
             .map(|v| v.trim().to_string())
             .unwrap_or_default()
     };
-    let deb = DebFile {
+    let deb = PackageFile {
         path: path.to_path_buf(),
         name: field("Package"),
         version: field("Version"),

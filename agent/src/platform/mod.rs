@@ -12,6 +12,7 @@ pub mod failpoint;
 pub mod identity;
 pub mod os_release;
 pub mod pkg_lock;
+pub mod pkg_tool;
 pub mod process;
 pub mod root;
 pub mod rpm;

@@ -1,12 +1,41 @@
-//! Reads the RPM database through the real `rpm` tool.
+//! The RPM database through the real `rpm` tool: reading it, and changing
+//! it with `rpm` (package files) or the system's frontend (`dnf`, `yum`,
+//! `zypper`: repositories and dependencies).
 //!
 //! Unlike dpkg's text database, rpm's (sqlite or Berkeley DB, depending on the
 //! distribution release) has no stable on-disk format to read directly, so the
-//! query goes through `rpm --root`.
+//! query goes through `rpm --root`. The database path is the one the root
+//! has, passed as `--dbpath`, never the host rpm's compiled-in default: a
+//! Debian build host's rpm looks in `~/.rpmdb`, a RHEL image keeps it in
+//! `/var/lib/rpm` and a current Fedora in `/usr/lib/sysimage/rpm`.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
+use thiserror::Error;
+
+use super::pkg_lock::{self, LockError};
+use super::pkg_tool::{self, run, PackageFile, ToolError};
 use super::Root;
+
+/// Where rpm databases live, newest layout first.
+const DB_PATHS: [&str; 2] = ["/usr/lib/sysimage/rpm", "/var/lib/rpm"];
+
+/// rpm's transaction lock, inside the database directory.
+const LOCK_FILE: &str = ".rpm.lock";
+
+#[derive(Debug, Error)]
+pub enum RpmError {
+    #[error(transparent)]
+    Tool(#[from] ToolError),
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error("{path} is not a readable .rpm package: {reason}")]
+    BadPackageFile { path: PathBuf, reason: String },
+    #[error("no rpm database under {0} (looked in /usr/lib/sysimage/rpm and /var/lib/rpm)")]
+    NoDatabase(PathBuf),
+}
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RpmPackage {
@@ -35,28 +64,44 @@ impl RpmPackage {
 const FIELD_SEP: char = '\u{1f}';
 const QUERY_FORMAT: &str = "%{NAME}\x1f%|EPOCH?{%{EPOCH}}:{}|\x1f%{VERSION}\x1f%{RELEASE}\x1f%{ARCH}\x1f%|VENDOR?{%{VENDOR}}:{}|\x1f%|URL?{%{URL}}:{}|\x1f%{SUMMARY}\x1f%{INSTALLTIME}\n";
 
-/// True when this root looks like an RPM system and the `rpm` tool exists.
-pub fn present(root: &Root) -> bool {
-    let db = ["/var/lib/rpm", "/usr/lib/sysimage/rpm"];
-    db.iter()
-        .any(|d| root.join(std::path::Path::new(d)).is_dir())
-        && which_rpm()
+/// Files that hold an rpm database: sqlite (rpm 4.16+), Berkeley DB, NDB.
+const DB_FILES: [&str; 3] = ["rpmdb.sqlite", "Packages", "Packages.db"];
+
+/// The root's rpm database directory (as seen inside the root): the first
+/// of [`DB_PATHS`] that is a real directory holding a database, else the
+/// first that is a directory. On Fedora `/var/lib/rpm` is a symlink to the
+/// sysimage one, which comes first anyway.
+pub fn db_path(root: &Root) -> Option<&'static str> {
+    let is_dir =
+        |d: &str| std::fs::symlink_metadata(root.join(Path::new(d))).is_ok_and(|m| m.is_dir());
+    let has_db = |d: &str| {
+        DB_FILES
+            .iter()
+            .any(|f| root.join(&Path::new(d).join(f)).exists())
+    };
+    DB_PATHS
+        .into_iter()
+        .find(|d| is_dir(d) && has_db(d))
+        .or_else(|| DB_PATHS.into_iter().find(|d| is_dir(d)))
 }
 
-fn which_rpm() -> bool {
-    Command::new("rpm")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
+/// True when this root looks like an RPM system and the `rpm` tool exists.
+pub fn present(root: &Root) -> bool {
+    db_path(root).is_some() && pkg_tool::runs("rpm")
+}
+
+/// `rpm` acting on `root`'s own database.
+fn rpm(root: &Root) -> Result<Command, RpmError> {
+    let db = db_path(root).ok_or_else(|| RpmError::NoDatabase(root.dir().to_path_buf()))?;
+    let mut cmd = pkg_tool::command("rpm");
+    cmd.arg("--root").arg(root.dir()).arg("--dbpath").arg(db);
+    Ok(cmd)
 }
 
 /// Lists installed packages with `rpm --root ROOT -qa`.
 pub fn list_installed(root: &Root) -> std::io::Result<Vec<RpmPackage>> {
-    let out = Command::new("rpm")
-        .arg("--root")
-        .arg(root.dir())
-        .args(["-qa", "--qf", QUERY_FORMAT])
-        .output()?;
+    let mut cmd = rpm(root).map_err(std::io::Error::other)?;
+    let out = cmd.args(["-qa", "--qf", QUERY_FORMAT]).output()?;
     if !out.status.success() {
         return Err(std::io::Error::other(format!(
             "rpm -qa failed: {}",
@@ -83,6 +128,127 @@ fn parse_query(text: &str) -> Vec<RpmPackage> {
             })
         })
         .collect()
+}
+
+/// Reads an `.rpm` file's name, `[epoch:]version-release` and architecture.
+pub fn read_rpm(path: &Path) -> Result<PackageFile, RpmError> {
+    let mut cmd = pkg_tool::command("rpm");
+    cmd.args([
+        "-qp",
+        "--qf",
+        "%{NAME}\x1f%|EPOCH?{%{EPOCH}:}|%{VERSION}-%{RELEASE}\x1f%{ARCH}",
+    ])
+    .arg(path);
+    let bad = |reason: String| RpmError::BadPackageFile {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let text = run(cmd, "rpm").map_err(|e| bad(e.to_string()))?;
+    // rpm may warn (e.g. about a missing signature key) on stderr, which
+    // run() appends after stdout: the fields are on the first line.
+    let line = text.lines().next().unwrap_or_default();
+    match line.split(FIELD_SEP).collect::<Vec<_>>()[..] {
+        [name, version, arch] if !name.is_empty() && !version.is_empty() => Ok(PackageFile {
+            path: path.to_path_buf(),
+            name: name.into(),
+            version: version.into(),
+            architecture: arch.into(),
+        }),
+        _ => Err(bad(format!("unexpected query output '{line}'"))),
+    }
+}
+
+/// The rpm frontends that fetch from repositories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frontend {
+    Dnf,
+    Yum,
+    Zypper,
+}
+
+impl Frontend {
+    pub fn tool(self) -> &'static str {
+        match self {
+            Frontend::Dnf => "dnf",
+            Frontend::Yum => "yum",
+            Frontend::Zypper => "zypper",
+        }
+    }
+
+    /// The first frontend installed on this host, in the order RHEL 8+,
+    /// older RHEL and Amazon Linux 2, SUSE.
+    pub fn detect() -> Option<Frontend> {
+        [Frontend::Dnf, Frontend::Yum, Frontend::Zypper]
+            .into_iter()
+            .find(|f| pkg_tool::runs(f.tool()))
+    }
+}
+
+/// Where and how rpm and its frontends run.
+#[derive(Debug, Clone)]
+pub struct RpmTarget<'a> {
+    pub root: &'a Root,
+    pub lock_timeout: Duration,
+}
+
+impl RpmTarget<'_> {
+    /// Waits for rpm's transaction lock: rpm itself would block on it
+    /// without a limit.
+    fn wait_for_lock(&self) -> Result<(), RpmError> {
+        let db = db_path(self.root).ok_or_else(|| RpmError::NoDatabase(self.root.dir().into()))?;
+        let lock = self.root.join(&Path::new(db).join(LOCK_FILE));
+        pkg_lock::wait_until_free(&[lock], self.lock_timeout)?;
+        Ok(())
+    }
+
+    /// `rpm -U` of package files: installs, or upgrades what is older;
+    /// `downgrade` also replaces a newer installed version (`--oldpackage`).
+    pub fn install_files(&self, files: &[PathBuf], downgrade: bool) -> Result<String, RpmError> {
+        self.wait_for_lock()?;
+        let mut cmd = rpm(self.root)?;
+        cmd.arg("-U");
+        if downgrade {
+            cmd.arg("--oldpackage");
+        }
+        cmd.args(files);
+        Ok(run(cmd, "rpm")?)
+    }
+
+    /// `rpm -e` of installed packages.
+    pub fn erase(&self, names: &[String]) -> Result<String, RpmError> {
+        self.wait_for_lock()?;
+        let mut cmd = rpm(self.root)?;
+        cmd.arg("-e").arg("--").args(names);
+        Ok(run(cmd, "rpm")?)
+    }
+
+    /// Runs a frontend's `verb` (install, upgrade, remove) on `specs`,
+    /// non-interactively, inside the root when it is not the host.
+    pub fn frontend(&self, f: Frontend, verb: &str, specs: &[String]) -> Result<String, RpmError> {
+        self.wait_for_lock()?;
+        let mut cmd = pkg_tool::command(f.tool());
+        let dir = self.root.dir();
+        match f {
+            Frontend::Dnf | Frontend::Yum => {
+                cmd.arg("-y");
+                if !self.root.is_host() {
+                    cmd.arg(format!("--installroot={}", dir.display()));
+                }
+            }
+            Frontend::Zypper => {
+                cmd.arg("--non-interactive");
+                if !self.root.is_host() {
+                    cmd.arg("--root").arg(dir);
+                }
+            }
+        }
+        let verb = match (f, verb) {
+            (Frontend::Zypper, "upgrade") => "update",
+            _ => verb,
+        };
+        cmd.arg(verb).args(specs);
+        Ok(run(cmd, f.tool())?)
+    }
 }
 
 #[cfg(test)]

@@ -5,21 +5,25 @@ use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
 
 use super::{Package, Wanted};
-use crate::platform::apt::{self, DebFile};
+use crate::platform::pkg_tool::PackageFile;
 use crate::platform::version::Scheme;
+use crate::platform::{apt, rpm};
 
 impl Package {
     /// The package file in `sources` that satisfies what is wanted: the
     /// newest one, or the exact version.
-    pub(super) fn pick_file(&self, scheme: Scheme) -> Result<DebFile, String> {
-        let mut found: Vec<DebFile> = Vec::new();
+    pub(super) fn pick_file(&self, scheme: Scheme) -> Result<PackageFile, String> {
+        let mut found: Vec<PackageFile> = Vec::new();
         for source in &self.how.sources {
-            for path in package_files(source)? {
-                let deb = apt::read_deb(&path).map_err(|e| e.to_string())?;
+            for path in package_files(source, scheme)? {
+                let deb = match scheme {
+                    Scheme::Dpkg => apt::read_deb(&path).map_err(|e| e.to_string())?,
+                    Scheme::Rpm => rpm::read_rpm(&path).map_err(|e| e.to_string())?,
+                };
                 let arch_ok = self
                     .arch
                     .as_ref()
-                    .is_none_or(|a| *a == deb.architecture || deb.architecture == "all");
+                    .is_none_or(|a| *a == deb.architecture || deb.any_architecture());
                 if deb.name == self.name && arch_ok {
                     found.push(deb);
                 }
@@ -40,7 +44,7 @@ impl Package {
                 usable.push(deb.clone());
             }
         }
-        let mut newest: Option<DebFile> = None;
+        let mut newest: Option<PackageFile> = None;
         for deb in usable {
             let newer = match &newest {
                 None => true,
@@ -75,9 +79,13 @@ impl Package {
     }
 }
 
-/// Package files named by a source: the file itself, or the `.deb` and
-/// `.rpm` files directly in a directory.
-pub(super) fn package_files(source: &Path) -> Result<Vec<PathBuf>, String> {
+/// Package files named by a source: the file itself, or the package files
+/// of the root's kind (`.deb` or `.rpm`) directly in a directory.
+pub(super) fn package_files(source: &Path, scheme: Scheme) -> Result<Vec<PathBuf>, String> {
+    let extension = match scheme {
+        Scheme::Dpkg => "deb",
+        Scheme::Rpm => "rpm",
+    };
     let meta = std::fs::metadata(source)
         .map_err(|e| format!("failed to read source {}: {e}", source.display()))?;
     if meta.is_file() {
@@ -86,7 +94,7 @@ pub(super) fn package_files(source: &Path) -> Result<Vec<PathBuf>, String> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(source)
         .map_err(|e| format!("failed to list source {}: {e}", source.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "deb") && p.is_file())
+        .filter(|p| p.extension().is_some_and(|x| x == extension) && p.is_file())
         .collect();
     files.sort();
     Ok(files)

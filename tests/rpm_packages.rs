@@ -1,0 +1,255 @@
+//! `rampart:package` enforcement on rpm roots, run by the real binary
+//! against throw-away roots with a real rpm database.
+//!
+//! The packages are tiny noarch `.rpm` files built here with `rpmbuild`
+//! (Debian's `rpm` package); the root's database is made with `rpm --initdb`
+//! and filled with `rpm -i`. Every outcome is confirmed with `rpm -q` on that
+//! database, never with Rampart's own reading of it.
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::Sandbox;
+use serde_json::Value;
+
+const NAME: &str = "telnet-server";
+
+/// `rpm` on the root's database at `/var/lib/rpm`, as on RHEL and Amazon
+/// Linux (Debian's own rpm would otherwise use `~/.rpmdb`).
+fn rpm(sb: &Sandbox) -> Command {
+    let mut cmd = Command::new("rpm");
+    cmd.arg("--root")
+        .arg(sb.root())
+        .args(["--dbpath", "/var/lib/rpm"]);
+    cmd
+}
+
+/// A root with an empty rpm database.
+fn rpm_root() -> Sandbox {
+    let sb = Sandbox::new();
+    fs::create_dir_all(sb.host("/var/lib/rpm")).unwrap();
+    let out = rpm(&sb).arg("--initdb").output().expect("rpm is installed");
+    assert!(out.status.success(), "rpm --initdb: {out:?}");
+    sb
+}
+
+/// Builds `NAME-VERSION-1.noarch.rpm` into `dir` with rpmbuild.
+fn build_rpm(dir: &Path, version: &str) -> PathBuf {
+    let top = tempfile::tempdir().unwrap();
+    let spec = top.path().join("p.spec");
+    fs::write(
+        &spec,
+        format!(
+            "Name: {NAME}\nVersion: {version}\nRelease: 1\nSummary: fake package for Rampart's tests\n\
+             License: MIT\nBuildArch: noarch\n%description\nfake\n%install\n\
+             mkdir -p %{{buildroot}}/usr/share/fake\n\
+             echo {version} > %{{buildroot}}/usr/share/fake/{NAME}\n\
+             %files\n/usr/share/fake/{NAME}\n"
+        ),
+    )
+    .unwrap();
+    let out = Command::new("rpmbuild")
+        .arg("-bb")
+        .arg("--define")
+        .arg(format!("_topdir {}", top.path().display()))
+        .arg("--define")
+        .arg(format!("_rpmdir {}", dir.display()))
+        .arg("--define")
+        .arg("_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm")
+        .arg(&spec)
+        .output()
+        .expect("rpmbuild (Debian's rpm package) is installed");
+    assert!(out.status.success(), "rpmbuild: {out:?}");
+    dir.join(format!("{NAME}-{version}-1.noarch.rpm"))
+}
+
+fn rpm_install(sb: &Sandbox, file: &Path) {
+    let out = rpm(sb).arg("-i").arg(file).output().unwrap();
+    assert!(out.status.success(), "rpm -i: {out:?}");
+}
+
+/// The installed `version-release` as `rpm -q` reports it; `None` when rpm
+/// says the package is not installed.
+fn rpm_query(sb: &Sandbox) -> Option<String> {
+    let out = rpm(sb)
+        .args(["-q", "--qf", "%{VERSION}-%{RELEASE}", NAME])
+        .output()
+        .unwrap();
+    out.status
+        .success()
+        .then(|| String::from_utf8(out.stdout).unwrap())
+}
+
+fn package_doc(sb: &Sandbox, inputs: &str) -> PathBuf {
+    sb.doc(
+        "pkg.yml",
+        &format!(
+            "schemaVersion: '2.2'\nmainSteps:\n\
+             - name: pkg\n  action: rampart:package\n  inputs: {inputs}\n"
+        ),
+    )
+}
+
+fn only_resource(record: &Value) -> &Value {
+    let all = record["resources"].as_array().unwrap();
+    assert_eq!(all.len(), 1, "{record:#}");
+    &all[0]
+}
+
+fn detail(r: &Value) -> &str {
+    r["detail"].as_str().unwrap()
+}
+
+#[test]
+fn minimum_version_upgrades_and_exact_version_downgrades_from_package_files() {
+    let sb = rpm_root();
+    let files = sb.dir.path().join("rpms");
+    let v1 = build_rpm(&files, "1.0");
+    build_rpm(&files, "1.1");
+    rpm_install(&sb, &v1);
+
+    let doc = package_doc(
+        &sb,
+        &format!(
+            "{{names: {NAME}, minimumVersion: '1.1-1', sources: ['{}']}}",
+            files.display()
+        ),
+    );
+    let (code, record, _) = sb.run_json("check", &doc, &[]);
+    assert_eq!(code, 1, "{record:#}");
+    let r = only_resource(&record);
+    assert_eq!(r["compliance"], "NonCompliant", "{r:#}");
+    assert!(
+        detail(r).contains("1.0-1 (noarch) is older than 1.1-1"),
+        "{r:#}"
+    );
+    assert_eq!(
+        rpm_query(&sb).as_deref(),
+        Some("1.0-1"),
+        "check changed nothing"
+    );
+
+    let (code, record, _) = sb.run_json("apply", &doc, &[]);
+    assert_eq!(code, 0, "{record:#}");
+    let r = only_resource(&record);
+    assert_eq!(r["compliance"], "Compliant", "{r:#}");
+    assert_eq!(r["changed"], true);
+    assert!(detail(r).contains("rpm -U"), "{r:#}");
+    assert_eq!(rpm_query(&sb).as_deref(), Some("1.1-1"));
+    assert_eq!(
+        fs::read_to_string(sb.host("/usr/share/fake/telnet-server")).unwrap(),
+        "1.1\n"
+    );
+
+    // An exact older version is a downgrade, which rpm makes only when told.
+    let doc = package_doc(
+        &sb,
+        &format!(
+            "{{names: {NAME}, version: '1.0-1', sources: ['{}']}}",
+            files.display()
+        ),
+    );
+    let (code, record, _) = sb.run_json("apply", &doc, &[]);
+    assert_eq!(code, 0, "{record:#}");
+    let r = only_resource(&record);
+    assert!(detail(r).contains("rpm -U --oldpackage"), "{r:#}");
+    assert_eq!(rpm_query(&sb).as_deref(), Some("1.0-1"));
+}
+
+#[test]
+fn absent_erases_through_rpm() {
+    let sb = rpm_root();
+    let v1 = build_rpm(&sb.dir.path().join("rpms"), "1.0");
+    rpm_install(&sb, &v1);
+    let doc = package_doc(&sb, &format!("{{names: {NAME}, state: absent}}"));
+
+    let (code, record, _) = sb.run_json("apply", &doc, &[]);
+
+    assert_eq!(code, 0, "{record:#}");
+    let r = only_resource(&record);
+    assert_eq!(r["compliance"], "Compliant", "{r:#}");
+    assert_eq!(r["changed"], true);
+    assert!(detail(r).contains("rpm -e telnet-server"), "{r:#}");
+    assert_eq!(rpm_query(&sb), None);
+    assert!(!sb.host("/usr/share/fake/telnet-server").exists());
+}
+
+#[test]
+fn without_package_files_or_with_a_dpkg_manager_nothing_changes_and_the_error_says_why() {
+    let sb = rpm_root();
+    let v1 = build_rpm(&sb.dir.path().join("rpms"), "1.0");
+    rpm_install(&sb, &v1);
+
+    let doc = package_doc(
+        &sb,
+        &format!("{{names: {NAME}, minimumVersion: '2.0-1', manager: rpm}}"),
+    );
+    let (code, record, _) = sb.run_json("apply", &doc, &[]);
+    assert_eq!(code, 1, "{record:#}");
+    let r = only_resource(&record);
+    assert_eq!(r["compliance"], "Failed", "{r:#}");
+    assert!(
+        detail(r).contains("rpm cannot fetch telnet-server: list package files in 'sources'"),
+        "{r:#}"
+    );
+
+    let doc = package_doc(
+        &sb,
+        &format!("{{names: {NAME}, state: absent, manager: apt}}"),
+    );
+    let (code, record, _) = sb.run_json("apply", &doc, &[]);
+    assert_eq!(code, 1, "{record:#}");
+    assert!(
+        detail(only_resource(&record)).contains("it has an rpm database"),
+        "{record:#}"
+    );
+    assert_eq!(rpm_query(&sb).as_deref(), Some("1.0-1"), "nothing changed");
+}
+
+#[test]
+fn a_held_rpm_lock_is_waited_for_then_reported_with_its_holder() {
+    let sb = rpm_root();
+    let v1 = build_rpm(&sb.dir.path().join("rpms"), "1.0");
+    rpm_install(&sb, &v1);
+
+    // Another process holds rpm's transaction lock the way rpm does (a
+    // POSIX record lock, which Python's fcntl.lockf takes).
+    let lock = sb.host("/var/lib/rpm/.rpm.lock");
+    let ready = sb.dir.path().join("locked");
+    let mut holder = Command::new("python3")
+        .arg("-c")
+        .arg(format!(
+            "import fcntl, time\nf = open('{}', 'a+')\nfcntl.lockf(f, fcntl.LOCK_EX)\n\
+             open('{}', 'w').close()\ntime.sleep(30)\n",
+            lock.display(),
+            ready.display()
+        ))
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ready.exists() {
+        assert!(Instant::now() < deadline, "the lock holder never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let doc = package_doc(
+        &sb,
+        &format!("{{names: {NAME}, state: absent, lockTimeoutSeconds: 1}}"),
+    );
+    let (code, record, _) = sb.run_json("apply", &doc, &[]);
+    let _ = holder.kill();
+    let _ = holder.wait();
+
+    assert_eq!(code, 1, "{record:#}");
+    let r = only_resource(&record);
+    assert_eq!(r["compliance"], "Failed", "{r:#}");
+    assert!(
+        detail(r).contains(&format!("is held by process {}", holder.id())),
+        "{r:#}"
+    );
+    assert_eq!(rpm_query(&sb).as_deref(), Some("1.0-1"), "nothing changed");
+}
