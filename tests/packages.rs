@@ -9,11 +9,11 @@
 mod common;
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::debs::{apt_repository, dpkg_install, dpkg_query, dpkg_root, installed_version, Deb};
 use common::{resource, step, Sandbox};
 use serde_json::Value;
 
@@ -22,155 +22,19 @@ const SAMBA_V2: &str = "2:4.17.12+dfsg-0+deb12u2";
 const SAMBA_V3: &str = "2:4.17.13+dfsg-0+deb12u1";
 const SAMBA_UNITS: [&str; 3] = ["smbd", "nmbd", "samba-ad-dc"];
 
-/// A fake package: control fields, files, and an optional maintainer script.
-struct Deb<'a> {
-    name: &'a str,
-    version: &'a str,
-    files: Vec<(String, String)>,
-    /// (script name, body) such as ("postinst", "...").
-    scripts: Vec<(&'a str, String)>,
-}
-
-impl<'a> Deb<'a> {
-    fn new(name: &'a str, version: &'a str) -> Self {
-        Deb {
-            name,
-            version,
-            files: Vec::new(),
-            scripts: Vec::new(),
-        }
-    }
-
-    /// A fake samba shipping Debian's three unit files.
-    fn samba(version: &'a str) -> Self {
-        let mut d = Deb::new("samba", version);
-        for unit in SAMBA_UNITS {
-            d.files.push((
-                format!("/lib/systemd/system/{unit}.service"),
-                format!(
-                    "[Unit]\nDescription=fake {unit}\n[Service]\nExecStart=/bin/true\n\
-                     [Install]\nWantedBy=multi-user.target\n"
-                ),
-            ));
-        }
-        d
-    }
-
-    /// Builds `DIR/NAME_VERSION.deb` with `dpkg-deb --build`.
-    fn build(&self, dir: &Path) -> PathBuf {
-        let tree = tempfile::tempdir().unwrap();
-        let debian = tree.path().join("DEBIAN");
-        fs::create_dir_all(&debian).unwrap();
-        fs::write(
-            debian.join("control"),
+/// A fake samba shipping Debian's three unit files.
+fn samba(version: &str) -> Deb<'_> {
+    let mut d = Deb::new("samba", version);
+    for unit in SAMBA_UNITS {
+        d.files.push((
+            format!("/lib/systemd/system/{unit}.service"),
             format!(
-                "Package: {}\nVersion: {}\nArchitecture: all\n\
-                 Maintainer: Rampart tests <tests@example.invalid>\n\
-                 Description: fake package for Rampart's tests\n",
-                self.name, self.version
+                "[Unit]\nDescription=fake {unit}\n[Service]\nExecStart=/bin/true\n\
+                 [Install]\nWantedBy=multi-user.target\n"
             ),
-        )
-        .unwrap();
-        for (script, body) in &self.scripts {
-            let p = debian.join(script);
-            fs::write(&p, body).unwrap();
-            fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
-        }
-        for (path, content) in &self.files {
-            let p = tree.path().join(path.trim_start_matches('/'));
-            fs::create_dir_all(p.parent().unwrap()).unwrap();
-            fs::write(p, content).unwrap();
-        }
-        fs::create_dir_all(dir).unwrap();
-        let out = dir.join(format!(
-            "{}_{}.deb",
-            self.name,
-            self.version.replace(':', "%3a")
         ));
-        let built = Command::new("dpkg-deb")
-            .args(["--root-owner-group", "--build"])
-            .arg(tree.path())
-            .arg(&out)
-            .output()
-            .expect("dpkg-deb is installed");
-        assert!(built.status.success(), "{built:?}");
-        out
     }
-}
-
-/// A sandbox whose root has an empty dpkg database.
-fn dpkg_root() -> Sandbox {
-    let sb = Sandbox::new();
-    sb.put("/var/lib/dpkg/status", "");
-    fs::create_dir_all(sb.host("/var/lib/dpkg/info")).unwrap();
-    fs::create_dir_all(sb.host("/var/lib/dpkg/updates")).unwrap();
-    sb
-}
-
-/// Installs package files into the root with the real dpkg (maintainer
-/// scripts run on the host with DPKG_ROOT set, as dpkg's chrootless mode
-/// does, since the temp root has no shell).
-fn dpkg_install(sb: &Sandbox, debs: &[&Path]) {
-    let out = Command::new("dpkg")
-        .arg(format!("--root={}", sb.root().display()))
-        .args(["--force-script-chrootless", "--install"])
-        .args(debs)
-        .output()
-        .expect("dpkg is installed");
-    assert!(out.status.success(), "dpkg --install failed: {out:?}");
-}
-
-/// (status, version) of a package as dpkg-query reports it; `None` when
-/// dpkg has never heard of it.
-fn dpkg_query(sb: &Sandbox, name: &str) -> Option<(String, String)> {
-    let out = Command::new("dpkg-query")
-        .arg(format!("--admindir={}", sb.host("/var/lib/dpkg").display()))
-        .args(["-W", "-f", "${db:Status-Status}\t${Version}", name])
-        .output()
-        .expect("dpkg-query is installed");
-    if !out.status.success() {
-        return None;
-    }
-    let text = String::from_utf8(out.stdout).unwrap();
-    let (status, version) = text.split_once('\t').unwrap();
-    Some((status.to_string(), version.to_string()))
-}
-
-fn installed_version(sb: &Sandbox, name: &str) -> Option<String> {
-    dpkg_query(sb, name)
-        .filter(|(status, _)| status == "installed")
-        .map(|(_, v)| v)
-}
-
-/// A local apt repository of `debs`, and the root's apt configuration
-/// pointing at it, with the lists fetched.
-fn apt_repository(sb: &Sandbox, debs: &[Deb]) {
-    let repo = sb.dir.path().join("repo");
-    for d in debs {
-        d.build(&repo);
-    }
-    let index = Command::new("dpkg-scanpackages")
-        .args(["--multiversion", ".", "/dev/null"])
-        .current_dir(&repo)
-        .stderr(Stdio::null())
-        .output()
-        .expect("dpkg-scanpackages (dpkg-dev) is installed");
-    assert!(index.status.success());
-    fs::write(repo.join("Packages"), index.stdout).unwrap();
-    sb.put(
-        "/etc/apt/sources.list",
-        &format!("deb [trusted=yes] file:{} ./\n", repo.display()),
-    );
-    for dir in [
-        "/etc/apt/sources.list.d",
-        "/etc/apt/apt.conf.d",
-        "/etc/apt/preferences.d",
-        "/var/lib/apt/lists/partial",
-        "/var/cache/apt/archives/partial",
-        "/var/log/apt",
-    ] {
-        fs::create_dir_all(sb.host(dir)).unwrap();
-    }
+    d
 }
 
 /// A one-step document.
@@ -233,8 +97,8 @@ fn absent_purges_an_installed_package_through_dpkg() {
 fn minimum_version_upgrades_from_a_package_file() {
     let sb = dpkg_root();
     let debs = sb.dir.path().join("debs");
-    let v1 = Deb::samba(SAMBA_V1).build(&debs);
-    Deb::samba(SAMBA_V2).build(&debs);
+    let v1 = samba(SAMBA_V1).build(&debs);
+    samba(SAMBA_V2).build(&debs);
     Deb::new("unrelated", "9.9").build(&debs);
     dpkg_install(&sb, &[&v1]);
     let doc = package_doc(
@@ -262,16 +126,9 @@ fn minimum_version_upgrades_from_a_package_file() {
 #[test]
 fn minimum_and_exact_versions_come_from_a_local_apt_repository() {
     let sb = dpkg_root();
-    let v1 = Deb::samba(SAMBA_V1).build(&sb.dir.path().join("debs"));
+    let v1 = samba(SAMBA_V1).build(&sb.dir.path().join("debs"));
     dpkg_install(&sb, &[&v1]);
-    apt_repository(
-        &sb,
-        &[
-            Deb::samba(SAMBA_V1),
-            Deb::samba(SAMBA_V2),
-            Deb::samba(SAMBA_V3),
-        ],
-    );
+    apt_repository(&sb, &[samba(SAMBA_V1), samba(SAMBA_V2), samba(SAMBA_V3)]);
 
     // A minimum installs the newest version the repository offers.
     let doc = package_doc(
@@ -303,9 +160,9 @@ fn minimum_and_exact_versions_come_from_a_local_apt_repository() {
 #[test]
 fn minimum_the_repository_cannot_meet_fails_and_changes_nothing() {
     let sb = dpkg_root();
-    let v1 = Deb::samba(SAMBA_V1).build(&sb.dir.path().join("debs"));
+    let v1 = samba(SAMBA_V1).build(&sb.dir.path().join("debs"));
     dpkg_install(&sb, &[&v1]);
-    apt_repository(&sb, &[Deb::samba(SAMBA_V2)]);
+    apt_repository(&sb, &[samba(SAMBA_V2)]);
     let doc = package_doc(
         &sb,
         &format!("{{names: samba, minimumVersion: '{SAMBA_V3}'}}"),
@@ -455,7 +312,7 @@ fn disable_smb() -> PathBuf {
 /// A root with the fake samba installed by dpkg and its units enabled.
 fn samba_root() -> Sandbox {
     let sb = dpkg_root();
-    let v1 = Deb::samba(SAMBA_V1).build(&sb.dir.path().join("debs"));
+    let v1 = samba(SAMBA_V1).build(&sb.dir.path().join("debs"));
     dpkg_install(&sb, &[&v1]);
     systemctl(
         &sb,
@@ -485,7 +342,7 @@ fn disable_smb_masks_units_then_check_notices_an_upgrade_that_unmasked() {
     assert_eq!(code, 0, "{record:#}");
 
     // An upgrade whose postinst unmasks smbd, as package scripts may.
-    let mut v2 = Deb::samba(SAMBA_V2);
+    let mut v2 = samba(SAMBA_V2);
     v2.scripts.push((
         "postinst",
         "#!/bin/sh\nset -e\nsystemctl --root=\"$DPKG_ROOT\" unmask smbd.service\n".into(),

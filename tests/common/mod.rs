@@ -110,3 +110,4 @@ pub fn step<'a>(record: &'a serde_json::Value, name: &str) -> &'a serde_json::Va
         .unwrap_or_else(|| panic!("no step '{name}' in {record:#}"))
 }
 pub mod aws;
+pub mod debs;

@@ -1,7 +1,7 @@
 //! Actions: what a step does. `aws:runShellScript` runs a script as SSM does;
 //! Rampart's declarative actions (`rampart:file`, `rampart:line`,
-//! `rampart:service`, `rampart:package`) check a resource and, when asked,
-//! enforce it.
+//! `rampart:service`, `rampart:package`, `rampart:secretFile`,
+//! `rampart:patchBaseline`) check a resource and, when asked, enforce it.
 //!
 //! Inputs are parsed into typed actions before any step runs, so a bad input
 //! anywhere in a document stops the whole run up front. Declarative actions
@@ -12,6 +12,7 @@ mod file;
 mod inputs;
 mod line;
 mod package;
+mod patch_baseline;
 mod secret_file;
 mod service;
 mod shell;
@@ -115,13 +116,14 @@ pub trait Action: Send + Sync {
 }
 
 /// The actions Rampart knows, for messages.
-pub const KNOWN_ACTIONS: [&str; 6] = [
+pub const KNOWN_ACTIONS: [&str; 7] = [
     "aws:runShellScript",
     "rampart:file",
     "rampart:line",
     "rampart:service",
     "rampart:package",
     "rampart:secretFile",
+    "rampart:patchBaseline",
 ];
 
 /// Builds a typed action from a step's substituted inputs.
@@ -140,6 +142,9 @@ pub fn build(step: &str, action: &str, inputs: &Value) -> Result<Box<dyn Action>
         }
         "rampart:secretFile" => {
             secret_file::SecretFileAction::from_inputs(step, inputs).map(|a| Box::new(a) as _)
+        }
+        "rampart:patchBaseline" => {
+            patch_baseline::PatchBaselineAction::from_inputs(step, inputs).map(|a| Box::new(a) as _)
         }
         other => Err(vec![format!(
             "step '{step}': unknown action '{other}' (known: {})",

@@ -160,7 +160,7 @@ impl PackageAction {
 
 /// A version must be valid for the named manager's rules; with `auto` the
 /// root decides later, so it must be valid for at least one.
-fn check_version(manager: &str, v: &str) -> Result<(), String> {
+pub(super) fn check_version(manager: &str, v: &str) -> Result<(), String> {
     match manager {
         "apt" | "dpkg" => Scheme::Dpkg.validate(v).map_err(|e| e.to_string()),
         "auto" => Scheme::Dpkg
@@ -174,7 +174,7 @@ fn check_version(manager: &str, v: &str) -> Result<(), String> {
     }
 }
 
-fn lock_timeout(i: &Inputs) -> Duration {
+pub(super) fn lock_timeout(i: &Inputs) -> Duration {
     let Some(v) = i.get("lockTimeoutSeconds") else {
         return Duration::from_secs(DEFAULT_LOCK_TIMEOUT_SECS);
     };

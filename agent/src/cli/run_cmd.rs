@@ -64,6 +64,7 @@ pub fn fail(e: InvocationError) -> u8 {
 }
 
 pub fn run(args: RunArgs, config: Option<&Path>, mode: Mode, allow_reboot: bool) -> u8 {
+    super::stop::watch();
     let settings = match load_settings(config) {
         Ok(s) => s,
         Err(code) => return code,
@@ -185,7 +186,16 @@ fn finish(
             &command_id,
             &reboot.resume_step,
         )?;
-        if job.allow_reboot {
+        if job.allow_reboot && !job.root.is_host() {
+            // The request is the image's (its packages asked for a boot of
+            // that system), not this host's: never reboot the build host.
+            eprintln!(
+                "rampart: step '{}' requested a reboot of the system in {}; not rebooting \
+                 this host (--allow-reboot acts only with --root /)",
+                reboot.requested_by,
+                job.root.dir().display()
+            );
+        } else if job.allow_reboot {
             eprintln!(
                 "rampart: step '{}' requested a reboot; rebooting now",
                 reboot.requested_by

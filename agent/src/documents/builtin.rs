@@ -2,7 +2,7 @@
 //! shipped baseline by name without knowing where packages put files.
 
 /// (name, one-line description, content).
-pub const DOCUMENTS: [(&str, &str, &str); 4] = [
+pub const DOCUMENTS: [(&str, &str, &str); 5] = [
     (
         "Rampart-LinuxBaseline",
         "CIS-style Linux baseline: account files, sshd, legacy services, SMB, sysctls, core dumps",
@@ -17,6 +17,11 @@ pub const DOCUMENTS: [(&str, &str, &str); 4] = [
         "Rampart-InstallSecretFile",
         "Write a Parameter Store SecureString into a file with strict owner and mode",
         include_str!("../../../documents/Rampart-InstallSecretFile.yml"),
+    ),
+    (
+        "Rampart-PatchBaseline",
+        "Scan for or install approved updates, AWS-RunPatchBaseline style (Debian, Ubuntu)",
+        include_str!("../../../documents/Rampart-PatchBaseline.yml"),
     ),
     (
         "Rampart-ShellExample",

@@ -9,6 +9,7 @@
 //! gets `--root=ROOT` (maintainer scripts then run chrooted into the root).
 //! Before anything runs, Rampart waits for dpkg's lock (see [`pkg_lock`]).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -31,6 +32,34 @@ pub enum AptError {
     Lock(#[from] LockError),
     #[error("{path} is not a readable .deb package: {reason}")]
     BadPackageFile { path: PathBuf, reason: String },
+}
+
+/// One upgrade apt would make, as `apt-get -s dist-upgrade` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upgrade {
+    pub name: String,
+    pub installed: String,
+    pub candidate: String,
+    /// The candidate's archives, as apt labels them
+    /// (`Debian-Security:12/stable-security`, comma-separated).
+    pub origins: String,
+    pub architecture: String,
+}
+
+impl Upgrade {
+    /// True when the candidate comes from a security archive (Debian's
+    /// `*-security` suites and `Debian-Security` label, Ubuntu's
+    /// `*-security` pockets).
+    pub fn from_security_archive(&self) -> bool {
+        self.origins.to_ascii_lowercase().contains("security")
+    }
+}
+
+/// A package version's `Priority` and `Section`, from its control fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ControlFields {
+    pub priority: String,
+    pub section: String,
 }
 
 /// Where and how the tools run.
@@ -96,6 +125,41 @@ impl AptTarget<'_> {
             .map(str::to_string))
     }
 
+    /// The upgrades a full upgrade would make now, from the package lists
+    /// as they are (a simulation: nothing is locked or changed).
+    pub fn upgrades(&self) -> Result<Vec<Upgrade>, AptError> {
+        let mut cmd = self.apt_get(Duration::from_secs(1));
+        cmd.args(["-s", "dist-upgrade"]);
+        Ok(parse_simulation(&run(cmd, "apt-get")?))
+    }
+
+    /// `Priority` and `Section` of each `name=version` in `specs`
+    /// (`apt-cache show`), keyed by (name, version).
+    pub fn control_fields(
+        &self,
+        specs: &[String],
+    ) -> Result<HashMap<(String, String), ControlFields>, AptError> {
+        if specs.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut cmd = pkg_tool::command("apt-cache");
+        if !self.root.is_host() {
+            cmd.arg(format!("-oDir={}", self.root.dir().display()));
+        }
+        cmd.arg("show").arg("--").args(specs);
+        Ok(parse_stanzas(&run(cmd, "apt-cache")?))
+    }
+
+    /// `apt-get install --only-upgrade` of installed packages, to their
+    /// candidates. `progress` echoes apt's lines to stderr as they come.
+    pub fn upgrade(&self, names: &[String], progress: bool) -> Result<String, AptError> {
+        let left = pkg_lock::wait_until_free(&self.lock_paths(), self.lock_timeout)?;
+        let mut cmd = self.apt_get(left);
+        cmd.args(["install", "--only-upgrade", "--no-install-recommends"])
+            .args(names);
+        Ok(pkg_tool::run_with_progress(cmd, "apt-get", progress)?)
+    }
+
     /// Refreshes the package lists from the root's sources.
     pub fn update(&self) -> Result<String, AptError> {
         let left = pkg_lock::wait_until_free(&self.lock_paths(), self.lock_timeout)?;
@@ -153,6 +217,59 @@ impl AptTarget<'_> {
     }
 }
 
+/// The `Inst` lines of an apt simulation:
+/// `Inst NAME [INSTALLED] (CANDIDATE ORIGINS [ARCH])`. Lines without an
+/// installed version are new packages pulled in, not upgrades.
+fn parse_simulation(text: &str) -> Vec<Upgrade> {
+    text.lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("Inst ")?;
+            let (name, rest) = rest.split_once(' ')?;
+            let rest = rest.strip_prefix('[')?;
+            let (installed, rest) = rest.split_once(']')?;
+            let inner = rest.trim_start().strip_prefix('(')?;
+            let inner = &inner[..inner.rfind(')')?];
+            let (candidate, rest) = inner.split_once(' ').unwrap_or((inner, ""));
+            let (origins, arch) = match rest.rfind(" [") {
+                Some(i) => (&rest[..i], rest[i + 2..].trim_end_matches(']')),
+                None if rest.starts_with('[') => ("", rest.trim_matches(['[', ']'])),
+                None => (rest, ""),
+            };
+            let name = name.split_once(':').map_or(name, |(n, _)| n);
+            Some(Upgrade {
+                name: name.to_string(),
+                installed: installed.to_string(),
+                candidate: candidate.to_string(),
+                origins: origins.trim().to_string(),
+                architecture: arch.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// Priority and Section of each stanza of `apt-cache show`, first wins.
+fn parse_stanzas(text: &str) -> HashMap<(String, String), ControlFields> {
+    let mut out = HashMap::new();
+    for stanza in text.split("\n\n") {
+        let field = |name: &str| {
+            stanza
+                .lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+                .map(|v| v.trim().to_string())
+                .unwrap_or_default()
+        };
+        let (name, version) = (field("Package"), field("Version"));
+        if name.is_empty() {
+            continue;
+        }
+        out.entry((name, version)).or_insert_with(|| ControlFields {
+            priority: field("Priority"),
+            section: field("Section"),
+        });
+    }
+    out
+}
+
 /// Reads a `.deb`'s name, version and architecture with `dpkg-deb`.
 pub fn read_deb(path: &Path) -> Result<PackageFile, AptError> {
     let mut cmd = pkg_tool::command("dpkg-deb");
@@ -182,4 +299,44 @@ pub fn read_deb(path: &Path) -> Result<PackageFile, AptError> {
         });
     }
     Ok(deb)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn simulation_lines_give_upgrades_with_their_archives() {
+        // Lines as apt-get 2.6 prints them (Debian 12).
+        let text = "Reading package lists...\n\
+            Inst libc6 [2.36-9+deb12u3] (2.36-9+deb12u4 Debian-Security:12/stable-security [amd64]) []\n\
+            Inst tzdata [2024a-0+deb12u1] (2025b-0+deb12u1 Debian:12.11/stable, Debian:12-updates/stable-updates [all])\n\
+            Inst newdep (1.0-1 Debian:12.11/stable [amd64])\n\
+            Conf libc6 (2.36-9+deb12u4 Debian-Security:12/stable-security [amd64])\n";
+        let u = parse_simulation(text);
+        assert_eq!(u.len(), 2, "{u:?}");
+        assert_eq!(u[0].name, "libc6");
+        assert_eq!(u[0].installed, "2.36-9+deb12u3");
+        assert_eq!(u[0].candidate, "2.36-9+deb12u4");
+        assert_eq!(u[0].architecture, "amd64");
+        assert!(u[0].from_security_archive());
+        assert_eq!(
+            u[1].origins,
+            "Debian:12.11/stable, Debian:12-updates/stable-updates"
+        );
+        assert_eq!(u[1].architecture, "all");
+        assert!(!u[1].from_security_archive());
+    }
+
+    #[test]
+    fn stanzas_give_priority_and_section_by_name_and_version() {
+        let text = "Package: a\nVersion: 1\nPriority: important\nSection: net\n\n\
+                    Package: a\nVersion: 1\nPriority: optional\n\n\
+                    Package: b\nVersion: 2\nSection: non-free/admin\n";
+        let f = parse_stanzas(text);
+        assert_eq!(f[&("a".into(), "1".into())].priority, "important");
+        assert_eq!(f[&("a".into(), "1".into())].section, "net");
+        assert_eq!(f[&("b".into(), "2".into())].section, "non-free/admin");
+        assert_eq!(f[&("b".into(), "2".into())].priority, "");
+    }
 }

@@ -65,17 +65,73 @@ pub fn run(mut cmd: Command, tool: &'static str) -> Result<String, ToolError> {
         .map_err(|source| ToolError::Spawn { tool, source })?;
     let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
     text.push_str(&String::from_utf8_lossy(&out.stderr));
-    if out.status.success() {
+    finish(line, out.status, text)
+}
+
+/// The output on success; otherwise an error with the end of the output,
+/// where the tools say what went wrong.
+fn finish(
+    command: String,
+    status: std::process::ExitStatus,
+    text: String,
+) -> Result<String, ToolError> {
+    if status.success() {
         return Ok(text);
     }
-    let start = (text.len().saturating_sub(ERROR_TAIL_BYTES)..=text.len())
+    Err(ToolError::Failed {
+        command,
+        code: status.code().unwrap_or(-1),
+        output: tail(&text, ERROR_TAIL_BYTES).trim().replace('\n', " | "),
+    })
+}
+
+/// The last `max` bytes of `text`, cut on a character boundary.
+fn tail(text: &str, max: usize) -> &str {
+    let start = (text.len().saturating_sub(max)..=text.len())
         .find(|i| text.is_char_boundary(*i))
         .unwrap_or(text.len());
-    Err(ToolError::Failed {
-        command: line,
-        code: out.status.code().unwrap_or(-1),
-        output: text[start..].trim().replace('\n', " | "),
-    })
+    &text[start..]
+}
+
+/// Like [`run`], but when `progress` is set each line the tool prints on
+/// stdout is echoed to Rampart's stderr as it comes (a long install shows
+/// what it is doing on a terminal). Only the tail is kept in memory.
+pub fn run_with_progress(
+    mut cmd: Command,
+    tool: &'static str,
+    progress: bool,
+) -> Result<String, ToolError> {
+    if !progress {
+        return run(cmd, tool);
+    }
+    let line = describe(&cmd);
+    tracing::debug!(command = %line, "running package tool");
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|source| ToolError::Spawn { tool, source })?;
+    let mut stderr = child.stderr.take().expect("stderr is piped");
+    let errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+        text
+    });
+    let mut text = String::new();
+    let stdout = child.stdout.take().expect("stdout is piped");
+    for l in std::io::BufRead::lines(std::io::BufReader::new(stdout)).map_while(Result::ok) {
+        eprintln!("  {tool}: {l}");
+        text.push_str(&l);
+        text.push('\n');
+        if text.len() > 4 * ERROR_TAIL_BYTES {
+            text = tail(&text, ERROR_TAIL_BYTES).to_string();
+        }
+    }
+    text.push_str(&errors.join().unwrap_or_default());
+    let status = child
+        .wait()
+        .map_err(|source| ToolError::Spawn { tool, source })?;
+    finish(line, status, text)
 }
 
 /// The command line, for messages and logs.
