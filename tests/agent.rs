@@ -562,3 +562,36 @@ fn a_step_skipped_by_its_precondition_is_not_enforced_on_drift() {
     assert_eq!(fs::read_to_string(&win).unwrap(), "still mine\n");
     assert_eq!(mode_of(&win), 0o644);
 }
+
+#[test]
+fn a_second_agent_on_the_same_state_directory_refuses_to_start() {
+    // Regression: two agents on one state directory both ran and repaired.
+    let sb = Sandbox::new();
+    let first = Agent::start(&sb, &[]);
+    wait_for("the first agent's state", &sb, || {
+        first.state()["pid"].is_number()
+    });
+
+    let out = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .arg("agent")
+        .arg("--config-dir")
+        .arg(&first.config_dir)
+        .arg("--state-dir")
+        .arg(&first.state_dir)
+        .arg("--root")
+        .arg(sb.root())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "another rampart agent (pid {}) is running on state directory",
+            first.child.id()
+        )),
+        "{err}"
+    );
+    assert_eq!(first.stop(), Some(0));
+}

@@ -263,3 +263,44 @@ fn validate_accepts_the_shipped_documents() {
         }
     }
 }
+
+#[test]
+fn a_command_id_that_cannot_be_a_key_component_is_a_usage_error() {
+    // Regression: these exited 4 (Rampart's own failure) after starting.
+    let sb = Sandbox::new();
+    let doc = sb.doc(
+        "ok.yml",
+        &format!("schemaVersion: '2.2'\nmainSteps:\n{}", marker_step(&sb)),
+    );
+    let long = "a".repeat(300);
+    for id in ["../../x", "", long.as_str()] {
+        let err = refused(&sb, &doc, &["--command-id", id]);
+        assert!(
+            err.contains("must be 1-128 letters, digits, '-', '_' and '.'"),
+            "{id}: {err}"
+        );
+    }
+}
+
+#[test]
+fn empty_paths_and_parameters_fail_validation_not_the_run() {
+    let sb = Sandbox::new();
+    let doc = sb.doc(
+        "empty.yml",
+        &[
+            "schemaVersion: '2.2'\nmainSteps:\n",
+            &marker_step(&sb),
+            "  - action: rampart:file\n    name: f\n    inputs: {path: '', content: x}\n",
+            "  - action: rampart:secretFile\n    name: s\n",
+            "    inputs: {parameter: '', path: /etc/keep/}\n",
+        ]
+        .concat(),
+    );
+    let err = refused(&sb, &doc, &[]);
+    assert!(err.contains("step 'f': input 'path' is empty"), "{err}");
+    assert!(
+        err.contains("step 's': input 'parameter' is empty"),
+        "{err}"
+    );
+    assert!(err.contains("step 's': input 'path' ends in '/'"), "{err}");
+}

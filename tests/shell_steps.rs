@@ -878,3 +878,60 @@ fn check_mode_rampart_check_exit_1_is_non_compliant() {
     assert_eq!(r["summary"]["nonCompliant"], 1);
     assert_eq!(code, 1, "{r:#}");
 }
+
+// --------------------------------------------------------------- cancellation
+
+#[test]
+fn sigterm_cancels_the_run_ends_the_step_and_keeps_the_result() {
+    // Regression: a CLI apply died at once on SIGTERM (as Run Command sends
+    // to cancel), leaving the step's processes and a .partial result.
+    let sb = Sandbox::new();
+    let pids = sb.dir.path().join("pids");
+    let later = sb.dir.path().join("later-ran");
+    let doc = document(vec![
+        script(
+            "long",
+            &[
+                &format!("sleep 300 & echo $! >> '{}'", pids.display()),
+                &format!("echo $$ >> '{}'", pids.display()),
+                "wait",
+            ],
+        ),
+        script("later", &[&format!("touch '{}'", later.display())]),
+    ]);
+    let path = write_doc(&sb, &doc);
+    let child = sb
+        .rampart("apply", &path)
+        .arg("--json")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while fs::read_to_string(&pids).map_or(0, |t| t.lines().count()) < 2 {
+        assert!(Instant::now() < deadline, "the step never started");
+        thread::sleep(Duration::from_millis(20));
+    }
+
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+    let out = child.wait_with_output().unwrap();
+
+    // 128 + SIGTERM, as a shell reports a process ended by the signal.
+    assert_eq!(out.status.code(), Some(143), "{out:?}");
+    let record: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(record["status"], "Cancelled", "{record:#}");
+    assert_eq!(
+        statuses(&record),
+        expect(&[("long", "Cancelled"), ("later", "Cancelled")])
+    );
+    assert!(!later.exists(), "a step started after the stop");
+    assert_all_gone(&read_pids(&pids));
+    // The result is complete in the outbox: no .partial left behind.
+    let run = only_run(&sb);
+    assert!(run.join("keys").is_dir());
+    let partial: Vec<_> = fs::read_dir(sb.state().join("outbox"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+        .collect();
+    assert!(partial.is_empty(), "{partial:?}");
+}

@@ -32,16 +32,7 @@ pub struct FileAction {
 impl FileAction {
     pub fn from_inputs(step: &str, inputs: &Value) -> Result<Self, Vec<String>> {
         let i = Inputs::new(step, inputs, false)?;
-        let path = i
-            .required_string("path")
-            .map(PathBuf::from)
-            .unwrap_or_default();
-        if !path.as_os_str().is_empty() && !path.is_absolute() {
-            i.problem(format_args!(
-                "input 'path' must be an absolute path, got '{}'",
-                path.display()
-            ));
-        }
+        let path = i.file_path("path");
         let present = i.choice("state", &["present", "absent"], "present") == "present";
         let mode = i
             .get("mode")

@@ -70,6 +70,30 @@ impl<'a> Inputs<'a> {
         v
     }
 
+    /// A required absolute path to a file: not empty, not relative, and not
+    /// ending in `/` (which names a directory, while the file written would
+    /// be the path without it).
+    pub fn file_path(&self, key: &str) -> std::path::PathBuf {
+        let Some(text) = self.required_string(key) else {
+            return Default::default();
+        };
+        if text.is_empty() {
+            self.problem(format_args!(
+                "input '{key}' is empty; give an absolute path"
+            ));
+        } else if !text.starts_with('/') {
+            self.problem(format_args!(
+                "input '{key}' must be an absolute path, got '{text}'"
+            ));
+        } else if text.ends_with('/') {
+            self.problem(format_args!(
+                "input '{key}' ends in '/', which names a directory; give the file's path, \
+                 got '{text}'"
+            ));
+        }
+        text.into()
+    }
+
     pub fn bool(&self, key: &str) -> Option<bool> {
         match self.get(key)? {
             Value::Bool(b) => Some(*b),

@@ -38,16 +38,7 @@ pub struct LineAction {
 impl LineAction {
     pub fn from_inputs(step: &str, inputs: &Value) -> Result<Self, Vec<String>> {
         let i = Inputs::new(step, inputs, false)?;
-        let path = i
-            .required_string("path")
-            .map(PathBuf::from)
-            .unwrap_or_default();
-        if !path.as_os_str().is_empty() && !path.is_absolute() {
-            i.problem(format_args!(
-                "input 'path' must be an absolute path, got '{}'",
-                path.display()
-            ));
-        }
+        let path = i.file_path("path");
         let regex = |key: &str| {
             i.string(key).and_then(|re| match Regex::new(&re) {
                 Ok(r) => Some(r),
@@ -59,6 +50,12 @@ impl LineAction {
                 }
             })
         };
+        if i.get("match").is_some_and(|m| m.as_str() == Some("")) {
+            i.problem(
+                "input 'match' is empty, which matches every line; give a pattern, or leave \
+                 'match' out to match lines equal to 'line'",
+            );
+        }
         let matcher = regex("match");
         let insert_before = regex("insertBefore");
         let present = i.choice("state", &["present", "absent"], "present") == "present";
@@ -70,6 +67,17 @@ impl LineAction {
         }
         if present && line.is_none() {
             i.problem("input 'line' is required when state is present");
+        }
+        if let (true, Some(l), Some(re)) = (present, &line, &matcher) {
+            // Otherwise the enforced line is never found again: every run
+            // would add another copy and still report the file as wrong.
+            if !re.is_match(l) {
+                i.problem(format_args!(
+                    "input 'line' ('{l}') does not match 'match' (/{}/); the line Rampart \
+                     writes must be one that 'match' selects",
+                    re.as_str()
+                ));
+            }
         }
         if !present && line.is_none() && i.get("match").is_none() {
             i.problem("state 'absent' needs 'match' or 'line'");
@@ -96,6 +104,12 @@ impl LineAction {
     /// The file as it should be, given its current text, and what differs.
     pub fn desired(&self, current: &str) -> (String, Vec<String>) {
         let had_newline = current.is_empty() || current.ends_with('\n');
+        // `lines()` drops a `\r` before each `\n`; a CRLF file keeps CRLF.
+        let eol = if current.contains("\r\n") {
+            "\r\n"
+        } else {
+            "\n"
+        };
         let mut lines: Vec<&str> = current.lines().collect();
         let mut notes = Vec::new();
         let hits: Vec<usize> = (0..lines.len())
@@ -139,9 +153,9 @@ impl LineAction {
             }
             notes.reverse();
         }
-        let mut text = lines.join("\n");
+        let mut text = lines.join(eol);
         if !lines.is_empty() && (had_newline || !notes.is_empty()) {
-            text.push('\n');
+            text.push_str(eol);
         }
         (text, notes)
     }
@@ -176,11 +190,18 @@ impl Resource for LineAction {
         // The final component is not resolved inside the root, so reading
         // through a link there would judge some other file (possibly the
         // host's own); enforcing refuses links too.
-        if fs::symlink_metadata(&host).is_ok_and(|m| m.file_type().is_symlink()) {
-            return Err(format!(
-                "{} is a symlink; Rampart does not manage files through links",
-                self.path.display()
-            ));
+        match fs::symlink_metadata(&host) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(format!(
+                    "{} is a symlink; Rampart does not manage files through links",
+                    self.path.display()
+                ))
+            }
+            // A FIFO or device would block the read or never end.
+            Ok(m) if !m.is_file() => {
+                return Err(format!("{} is not a regular file", self.path.display()))
+            }
+            _ => {}
         }
         let current = match fs::read(&host) {
             Ok(bytes) => String::from_utf8(bytes)
@@ -299,6 +320,39 @@ mod tests {
                 "line 4 'telnet 2' must not be present"
             ]
         );
+    }
+
+    #[test]
+    fn crlf_files_keep_crlf_on_every_line() {
+        let a = action(json!({"path": "/x", "match": "^A=", "line": "A=2"}));
+        let (text, notes) = a.desired("# header\r\nA=1\r\nB=1\r\n");
+        assert_eq!(text, "# header\r\nA=2\r\nB=1\r\n");
+        assert_eq!(notes.len(), 1);
+        assert!(a.desired(&text).1.is_empty());
+    }
+
+    #[test]
+    fn a_line_its_own_match_misses_and_an_empty_match_are_refused() {
+        // Regression: `line: a, match: b` appended another 'a' on every run.
+        let err = LineAction::from_inputs("s", &json!({"path": "/x", "line": "a", "match": "b"}))
+            .unwrap_err();
+        assert!(err[0].contains("does not match 'match' (/b/)"), "{err:?}");
+        let err = LineAction::from_inputs("s", &json!({"path": "/x", "line": "a", "match": ""}))
+            .unwrap_err();
+        assert!(err[0].contains("'match' is empty"), "{err:?}");
+    }
+
+    #[test]
+    fn paths_must_be_absolute_files() {
+        for (path, why) in [
+            ("", "is empty"),
+            ("etc/x", "must be an absolute path"),
+            ("/etc/keep/", "ends in '/'"),
+        ] {
+            let err =
+                LineAction::from_inputs("s", &json!({"path": path, "line": "a"})).unwrap_err();
+            assert!(err[0].contains(why), "{path}: {err:?}");
+        }
     }
 
     #[test]

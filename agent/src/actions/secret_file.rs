@@ -56,19 +56,13 @@ impl SecretFileAction {
     pub fn from_inputs(step: &str, inputs: &Value) -> Result<Self, Vec<String>> {
         let i = Inputs::new(step, inputs, false)?;
         let parameter = i.required_string("parameter").unwrap_or_default();
+        if i.get("parameter").is_some() && parameter.is_empty() {
+            i.problem("input 'parameter' is empty; give a Parameter Store name");
+        }
         if parameter.contains("{{") {
             i.problem("input 'parameter' takes a Parameter Store name, not a {{ }} reference");
         }
-        let path = i
-            .required_string("path")
-            .map(PathBuf::from)
-            .unwrap_or_default();
-        if !path.as_os_str().is_empty() && !path.is_absolute() {
-            i.problem(format_args!(
-                "input 'path' must be an absolute path, got '{}'",
-                path.display()
-            ));
-        }
+        let path = i.file_path("path");
         let mode = match i.get("mode") {
             None => DEFAULT_SECRET_MODE,
             Some(m) => parse_mode(m)

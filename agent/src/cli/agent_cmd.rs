@@ -65,10 +65,14 @@ pub struct StatusArgs {
 }
 
 pub fn run(args: AgentArgs, config: Option<&Path>) -> u8 {
+    // Absolute once, here: the drop-in watcher and runs started later must
+    // not depend on the working directory (a relative --config-dir was
+    // read at start but its changes were never seen).
+    let absolute = |p: PathBuf| std::path::absolute(&p).unwrap_or(p);
     let opts = AgentOptions {
-        state_dir: std::path::absolute(&args.state_dir).unwrap_or(args.state_dir),
-        config_dir: args.config_dir,
-        root: args.root,
+        state_dir: absolute(args.state_dir),
+        config_dir: absolute(args.config_dir),
+        root: absolute(args.root),
         config: config.map(Path::to_path_buf),
     };
     match daemon::run(opts) {

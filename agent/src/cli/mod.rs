@@ -12,6 +12,7 @@ mod results_cmd;
 mod run_cmd;
 mod schedule_cmd;
 mod state;
+mod stop;
 mod validate_cmd;
 
 use std::path::PathBuf;
@@ -39,7 +40,8 @@ Exit codes:
   1  something is non-compliant or could not be enforced, or a step failed
   2  usage error, invalid document or invalid parameters (nothing was run)
   3  a step requested a reboot (exit code 194); rerun after rebooting
-  4  Rampart could not do its own work (for example an unwritable state directory)";
+  4  Rampart could not do its own work (for example an unwritable state directory)
+  130, 143  cancelled by SIGINT or SIGTERM; the result (status Cancelled) is kept";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -48,7 +50,8 @@ Exit codes:
     about = "Check and enforce SSM-format hardening documents on this host",
     long_about = "Rampart runs AWS Systems Manager Command documents (schemaVersion 2.2 and 1.2, JSON or YAML), \
 including aws:runShellScript, and its own declarative hardening actions (rampart:file, rampart:line, \
-rampart:service, rampart:package) that can check a host without changing it, or enforce the document.",
+rampart:service, rampart:package, rampart:secretFile, rampart:patchBaseline) that can check a host \
+without changing it, or enforce the document.",
     after_help = EXIT_CODES_HELP
 )]
 pub struct Cli {
@@ -157,7 +160,7 @@ struct RunArgs {
 
     /// Command id to file the results under (default: a new UUID, or
     /// SSM_COMMAND_ID when run by amazon-ssm-agent).
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", value_parser = command_id)]
     command_id: Option<String>,
 
     /// Upload results to s3://bucket/prefix (in SSM's key layout) instead of
@@ -176,8 +179,9 @@ struct ApplyArgs {
     #[command(flatten)]
     run: RunArgs,
 
-    /// Reboot the host when a step exits 194. Without it the reboot is only
-    /// recorded and Rampart exits 3.
+    /// Reboot the host when a step exits 194 (or a patch baseline install
+    /// needs a reboot). Without it the reboot is only recorded and Rampart
+    /// exits 3. Never reboots with a --root other than /.
     #[arg(long)]
     allow_reboot: bool,
 }
@@ -246,6 +250,23 @@ struct PayloadArgs {
 }
 
 /// Entry point of the binary.
+/// `--command-id` is a path component and an S3 key part: refused as a
+/// usage error (exit 2) before anything runs.
+fn command_id(text: &str) -> Result<String, String> {
+    crate::output::outbox::check_id("command id", text).map(|()| text.to_string())
+}
+
+/// A one-shot command whose reader went away (`rampart check | head`)
+/// ends on SIGPIPE, as other Unix tools do, instead of panicking on the
+/// failed write. Its result is already in the outbox by then. Sockets are
+/// unaffected (Rust writes them with MSG_NOSIGNAL); the agent, which writes
+/// to pipes it does not own (journald's), keeps SIGPIPE ignored.
+fn print_until_the_reader_leaves() {
+    use nix::sys::signal::{signal, SigHandler, Signal};
+    // SAFETY: no other thread runs yet, and SIG_DFL installs no handler code.
+    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
+}
+
 pub fn main() -> ExitCode {
     // Off EC2 there is no instance metadata service, and asking for one sends
     // packets to a link-local address the host does not own (and costs a
@@ -268,6 +289,9 @@ pub fn main() -> ExitCode {
         }
     };
     logging::init(&cli.log_level, cli.log_format);
+    if !matches!(cli.command, Command::Agent(_)) {
+        print_until_the_reader_leaves();
+    }
     let config = cli.config.as_deref();
     let code = match cli.command {
         Command::Check(args) => run_cmd::run(args, config, crate::actions::Mode::Check, false),
@@ -293,7 +317,7 @@ pub fn main() -> ExitCode {
             exit::OK
         }
     };
-    ExitCode::from(code)
+    ExitCode::from(stop::exit_code(code))
 }
 
 /// Prints an error and its causes once, in the CLI's voice.

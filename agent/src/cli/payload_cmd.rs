@@ -31,6 +31,7 @@ struct Payload {
 }
 
 pub fn run(args: PayloadArgs, config: Option<&std::path::Path>) -> u8 {
+    super::stop::watch();
     let settings = match load_settings(config) {
         Ok(s) => s,
         Err(code) => return code,
@@ -62,6 +63,8 @@ pub fn run(args: PayloadArgs, config: Option<&std::path::Path>) -> u8 {
             other => documents::parse(&other.to_string(), &name, Format::Json),
         }
         .map_err(|e| InvocationError::Invalid(e.to_string()))?;
+        crate::output::outbox::check_id("payload CommandId", &payload.command_id)
+            .map_err(InvocationError::Invalid)?;
         let destination = if payload.output_s3_bucket_name.is_empty() {
             settings.destination()
         } else {

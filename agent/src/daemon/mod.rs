@@ -92,6 +92,7 @@ pub fn run(opts: AgentOptions) -> Result<(), AgentError> {
             opts.state_dir.display()
         ))
     })?;
+    let _single = lock_state_dir(&opts.state_dir)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -101,6 +102,46 @@ pub fn run(opts: AgentOptions) -> Result<(), AgentError> {
         let agent = Agent::new(opts, settings, root, identity)?;
         agent.run().await
     })
+}
+
+/// File in the state directory that one agent holds locked while it runs.
+const AGENT_LOCK: &str = "agent.lock";
+
+/// Makes this the only agent on `state_dir`: two would run every
+/// association twice, repair each other's repairs and overwrite one state
+/// file. The lock (flock) goes with the process, however it ends; the pid in
+/// the file is only for the message.
+fn lock_state_dir(state_dir: &Path) -> Result<nix::fcntl::Flock<std::fs::File>, AgentError> {
+    use std::io::{Read, Seek, Write};
+
+    use nix::fcntl::{Flock, FlockArg};
+
+    let path = state_dir.join(AGENT_LOCK);
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| AgentError::Runtime(format!("cannot open {}: {e}", path.display())))?;
+    match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+        Ok(mut held) => {
+            let _ = held.set_len(0);
+            let _ = held.rewind();
+            let _ = write!(held, "{}", std::process::id());
+            Ok(held)
+        }
+        Err((mut file, _)) => {
+            let mut pid = String::new();
+            let _ = file.read_to_string(&mut pid);
+            Err(AgentError::Runtime(format!(
+                "another rampart agent (pid {}) is running on state directory {}; stop it, \
+                 or give this one its own --state-dir",
+                pid.trim(),
+                state_dir.display()
+            )))
+        }
+    }
 }
 
 /// Messages from blocking work back to the event loop.

@@ -2,7 +2,7 @@
 //! every structural problem reported at once and located by its path in the
 //! document (`mainSteps[2].name`).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use regex::Regex;
@@ -366,6 +366,9 @@ fn runtime_config(value: Option<&Value>, p: &mut Problems) -> Vec<Step> {
 fn check_step_names(steps: &[Step], p: &mut Problems) {
     let ok = Regex::new("^[A-Za-z0-9_.:-]+$").expect("static regex");
     let mut seen = HashSet::new();
+    // Output keys drop ':' from action and step names, as SSM's do, so
+    // 'a:b' and 'ab' of one action would write the same stdout.
+    let mut keys: HashMap<(String, String), &str> = HashMap::new();
     for step in steps {
         let n = &step.name;
         if n.is_empty()
@@ -381,6 +384,15 @@ fn check_step_names(steps: &[Step], p: &mut Problems) {
         if !seen.insert(n.as_str()) {
             p.add(format!(
                 "step name '{n}' is used more than once; step names must be unique"
+            ));
+            continue;
+        }
+        let key = (step.action.replace(':', ""), n.replace(':', ""));
+        if let Some(other) = keys.insert(key.clone(), n) {
+            p.add(format!(
+                "step names '{other}' and '{n}' both become '{}' in output keys (':' is \
+                 dropped, as SSM does); rename one",
+                key.1
             ));
         }
     }
@@ -420,6 +432,19 @@ mod tests {
             "{p:?}"
         );
         assert!(p.iter().any(|m| m.contains("'../up' is invalid")), "{p:?}");
+    }
+
+    #[test]
+    fn step_names_that_differ_only_by_colons_are_refused() {
+        // Regression: 'a:b' and 'ab' shared one stdout in the outbox.
+        let p = problems(
+            "schemaVersion: '2.2'\nmainSteps:\n- {action: a, name: 'a:b'}\n- {action: a, name: ab}\n- {action: b, name: 'a::b'}\n",
+        );
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].contains("'a:b' and 'ab' both become 'ab' in output keys"),
+            "{p:?}"
+        );
     }
 
     #[test]

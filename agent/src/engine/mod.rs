@@ -2,6 +2,7 @@
 //! action, control flow, statuses; and writes each step's streams and the
 //! run's record into the outbox.
 
+pub mod cancel;
 mod plan;
 mod status;
 
@@ -83,6 +84,14 @@ pub fn execute(
                 stderr_dropped_bytes: 0,
             });
         };
+        if let Some(signal) = cancel::requested() {
+            skipped(
+                StepStatus::Cancelled,
+                format!("cancelled: Rampart received signal {signal} before this step"),
+                &mut resources,
+            );
+            continue;
+        }
         if reboot.is_some() {
             skipped(
                 StepStatus::NotStarted,
@@ -144,6 +153,12 @@ pub fn execute(
         }
 
         let mut status = outcome.status;
+        // Its processes were ended by the stop, not by their own failure.
+        if cancel::requested().is_some()
+            && matches!(status, StepStatus::Failed | StepStatus::TimedOut)
+        {
+            status = StepStatus::Cancelled;
+        }
         let failed = matches!(status, StepStatus::Failed | StepStatus::TimedOut);
         match (failed, step.on_failure) {
             (true, Some(OnFailure::Exit)) => exiting = true,

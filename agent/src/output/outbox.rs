@@ -280,9 +280,15 @@ fn dir_size(dir: &Path) -> u64 {
     total
 }
 
-/// Ids become path components and S3 key parts, so they must be plain names.
-fn plain(what: &str, id: &str) -> io::Result<()> {
+/// Longest id accepted: SSM's ids are 36 characters, and every id is a
+/// path component, which a file system caps at 255 bytes.
+const MAX_ID_CHARS: usize = 128;
+
+/// Ids become path components and S3 key parts, so they must be plain
+/// names. The message names `what` and says what is allowed.
+pub fn check_id(what: &str, id: &str) -> Result<(), String> {
     let ok = !id.is_empty()
+        && id.len() <= MAX_ID_CHARS
         && id != "."
         && id != ".."
         && id
@@ -291,11 +297,14 @@ fn plain(what: &str, id: &str) -> io::Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("{what} '{id}' may contain only letters, digits, '-', '_' and '.'"),
+        Err(format!(
+            "{what} '{id}' must be 1-{MAX_ID_CHARS} letters, digits, '-', '_' and '.'"
         ))
     }
+}
+
+fn plain(what: &str, id: &str) -> io::Result<()> {
+    check_id(what, id).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))
 }
 
 /// SSM drops ':' from action and step names in keys (`aws:runShellScript` ->
