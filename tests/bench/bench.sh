@@ -16,6 +16,8 @@
 #                       (default: documents/Rampart-LinuxBaseline.yml)
 #   RAMPART_BENCH_SECS  seconds per command in the fallback loop (default: 3)
 #   RAMPART_BENCH_TOOL  "loop" to use the bash loop even when hyperfine exists
+#   RAMPART_BENCH_BIN   binary to measure, e.g. the static musl build
+#                       (default: target/release/rampart, built first)
 #
 # Exit codes: 0 measured; 2 a prerequisite is missing (document, reference tool).
 set -euo pipefail
@@ -24,7 +26,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo"
 doc=${RAMPART_BENCH_DOC:-documents/Rampart-LinuxBaseline.yml}
 secs=${RAMPART_BENCH_SECS:-3}
-bin=$repo/target/release/rampart
+bin=${RAMPART_BENCH_BIN:-$repo/target/release/rampart}
 
 die() {
     echo "bench: $*" >&2
@@ -56,8 +58,11 @@ state=$tmp/state
 
 # --- Build ----------------------------------------------------------------
 
-echo "bench: building the release binary (cargo build --release)" >&2
-cargo build --release >&2
+if [ -z "${RAMPART_BENCH_BIN:-}" ]; then
+    echo "bench: building the release binary (cargo build --release)" >&2
+    cargo build --release >&2
+fi
+[ -x "$bin" ] || die "no executable at $bin"
 "$bin" validate "$doc" >/dev/null || die "document '$doc' does not validate"
 
 # --- Timing ---------------------------------------------------------------
