@@ -390,3 +390,63 @@ fn disable_smb_can_remove_the_samba_package() {
     );
     assert!(!sb.host("/lib/systemd/system/smbd.service").exists());
 }
+
+#[test]
+fn a_newer_file_of_another_architecture_is_not_picked() {
+    // Regression: the newest file of any architecture was installed,
+    // crossgrading the package.
+    let native = String::from_utf8(
+        Command::new("dpkg")
+            .arg("--print-architecture")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_string();
+    let foreign = if native == "arm64" { "amd64" } else { "arm64" };
+    let sb = dpkg_root();
+    let out = Command::new("dpkg")
+        .arg(format!("--root={}", sb.root().display()))
+        .args(["--add-architecture", foreign])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let debs = sb.dir.path().join("debs");
+    let build = |version: &'static str, arch: &'static str| {
+        let mut d = Deb::new("tool", version);
+        d.fields.push(("Architecture", arch));
+        d.build(&debs)
+    };
+    let native: &'static str = Box::leak(native.into_boxed_str());
+    let v1 = build("1.0-1", native);
+    build("1.1-1", native);
+    build("1.2-1", foreign);
+    dpkg_install(&sb, &[&v1]);
+    let doc = package_doc(
+        &sb,
+        &format!(
+            "{{names: tool, minimumVersion: '1.1', manager: dpkg, sources: ['{}']}}",
+            debs.display()
+        ),
+    );
+
+    let (code, record, _) = sb.run_json("apply", &doc, &[]);
+
+    assert_eq!(code, 0, "{record:#}");
+    let q = Command::new("dpkg-query")
+        .arg(format!("--admindir={}", sb.host("/var/lib/dpkg").display()))
+        .args([
+            "-W",
+            "-f",
+            "${Package}:${Architecture} ${Version}\n",
+            "tool",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&q.stdout),
+        format!("tool:{native} 1.1-1\n")
+    );
+}

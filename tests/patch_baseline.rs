@@ -92,8 +92,10 @@ fn check_reports_the_missing_security_update_per_package_and_changes_nothing() {
     apt_update(&sb);
     let doc = baseline_doc(&sb, "{operation: Install, securityOnly: true}");
 
+    let before = walk(&sb.root());
     let (code, record, _) = sb.run_json("check", &doc, &[]);
 
+    assert_eq!(walk(&sb.root()), before, "check mode wrote into the root");
     assert_eq!(code, 1, "{record:#}");
     let smb = patch(&record, "smbfake");
     assert_eq!(smb["compliance"], "NonCompliant", "{smb:#}");
@@ -194,9 +196,10 @@ fn minimum_versions_are_installed_whatever_the_rules_and_an_unmet_one_fails() {
     let lib = patch(&record, "libfake");
     assert_eq!(lib["compliance"], "Failed", "{lib:#}");
     assert!(
-        lib["detail"].as_str().unwrap().contains(
-            "older than minimum 2.0, and the newest in the configured repositories is 1.1-1"
-        ),
+        lib["detail"]
+            .as_str()
+            .unwrap()
+            .contains("older than minimum 2.0, and apt's candidate (after pins) is only 1.1-1"),
         "{lib:#}"
     );
     assert_eq!(versions(&sb), all_old());
@@ -264,4 +267,145 @@ fn the_shipped_document_scans_by_name_with_typed_parameters() {
     assert_eq!(patch(&record, "tzfake")["compliance"], "NonCompliant");
     assert_eq!(patch(&record, "libfake")["compliance"], "Skipped");
     assert_eq!(versions(&sb), all_old());
+}
+
+#[test]
+fn an_update_that_would_remove_a_package_is_refused_and_nothing_is_removed() {
+    // Regression: -y let apt remove a conflicting package and the run
+    // reported only the upgrade.
+    let sb = dpkg_root();
+    let old = sb.dir.path().join("installed");
+    let a = deb("smbfake", "1.0-1", "important", "net").build(&old);
+    let b = deb("victim", "1.0-1", "optional", "misc").build(&old);
+    dpkg_install(&sb, &[&a, &b]);
+    let mut conflicting = deb("smbfake", "1.0-2", "important", "net");
+    conflicting.fields.push(("Conflicts", "victim"));
+    let security = local_repository(&sb, "security", &[conflicting], Some(SECURITY_RELEASE));
+    use_repositories(&sb, &[security]);
+    let doc = baseline_doc(
+        &sb,
+        "{operation: Install, securityOnly: true, rebootOption: NoReboot}",
+    );
+
+    let (code, record, _) = sb.run_json("apply", &doc, &[]);
+
+    assert_eq!(code, 1, "{record:#}");
+    let smb = patch(&record, "smbfake");
+    assert_eq!(smb["compliance"], "Failed", "{smb:#}");
+    assert!(
+        smb["detail"]
+            .as_str()
+            .unwrap()
+            .contains("still 1.0-1 after apt-get"),
+        "{smb:#}"
+    );
+    assert_eq!(installed_version(&sb, "victim").as_deref(), Some("1.0-1"));
+    assert_eq!(installed_version(&sb, "smbfake").as_deref(), Some("1.0-1"));
+}
+
+#[test]
+fn a_dependency_upgraded_by_an_update_is_reported_even_when_rejected() {
+    // Patch Manager's default lets a rejected package in as a dependency;
+    // the record must say it changed (regression: it said "rejected").
+    let sb = dpkg_root();
+    let old = sb.dir.path().join("installed");
+    let a = deb("smbfake", "1.0-1", "important", "net").build(&old);
+    let b = deb("deplib", "1.0-1", "optional", "libs").build(&old);
+    dpkg_install(&sb, &[&a, &b]);
+    let mut needs = deb("smbfake", "1.0-2", "important", "net");
+    needs.fields.push(("Depends", "deplib (>= 1.1)"));
+    let security = local_repository(
+        &sb,
+        "security",
+        &[needs, deb("deplib", "1.1-1", "optional", "libs")],
+        Some(SECURITY_RELEASE),
+    );
+    use_repositories(&sb, &[security]);
+    let doc = baseline_doc(
+        &sb,
+        "{operation: Install, priorities: [important], rejectedPatches: [deplib], \
+         rebootOption: NoReboot}",
+    );
+
+    let (code, record, _) = sb.run_json("apply", &doc, &[]);
+
+    assert_eq!(code, 0, "{record:#}");
+    assert_eq!(installed_version(&sb, "deplib").as_deref(), Some("1.1-1"));
+    let dep: Vec<&Value> = record["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["id"] == "deplib")
+        .collect();
+    assert!(
+        dep.iter().any(|r| r["changed"] == true
+            && r["detail"] == "upgraded 1.0-1 to 1.1-1 as a dependency of an update"),
+        "{dep:#?}"
+    );
+}
+
+#[test]
+fn a_held_update_is_reported_as_kept_back_not_as_no_update() {
+    let sb = host();
+    let mut hold = std::process::Command::new("dpkg")
+        .arg(format!("--root={}", sb.root().display()))
+        .arg("--set-selections")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(hold.stdin.as_mut().unwrap(), b"smbfake hold\n").unwrap();
+    assert!(hold.wait().unwrap().success());
+    apt_update(&sb);
+    let doc = baseline_doc(&sb, "{operation: Install, securityOnly: true}");
+
+    let (code, record, _) = sb.run_json("check", &doc, &[]);
+
+    assert_eq!(code, 1, "{record:#}");
+    let smb = patch(&record, "smbfake");
+    assert_eq!(smb["compliance"], "NonCompliant", "{smb:#}");
+    assert!(
+        smb["detail"]
+            .as_str()
+            .unwrap()
+            .contains("apt keeps it back"),
+        "{smb:#}"
+    );
+}
+
+#[test]
+fn a_check_without_package_lists_fails_instead_of_calling_the_host_patched() {
+    let sb = host(); // sources configured, lists never fetched
+    let doc = baseline_doc(&sb, "{operation: Scan}");
+    let before = walk(&sb.root());
+
+    let (code, record, _) = sb.run_json("check", &doc, &[]);
+
+    assert_eq!(code, 1, "{record:#}");
+    let r = patch(&record, "baseline");
+    assert_eq!(r["compliance"], "Failed", "{r:#}");
+    assert!(
+        r["detail"]
+            .as_str()
+            .unwrap()
+            .contains("run apt-get update first"),
+        "{r:#}"
+    );
+    assert_eq!(walk(&sb.root()), before, "check mode wrote into the root");
+}
+
+/// Every path under `dir` with its size and modification time.
+fn walk(dir: &std::path::Path) -> Vec<(std::path::PathBuf, u64, std::time::SystemTime)> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let m = e.metadata().unwrap();
+            if m.is_dir() {
+                todo.push(e.path());
+            }
+            out.push((e.path(), m.len(), m.modified().unwrap()));
+        }
+    }
+    out.sort();
+    out
 }

@@ -253,3 +253,42 @@ fn a_held_rpm_lock_is_waited_for_then_reported_with_its_holder() {
     );
     assert_eq!(rpm_query(&sb).as_deref(), Some("1.0-1"), "nothing changed");
 }
+
+#[test]
+fn a_version_without_release_means_every_release_as_rpm_reads_it() {
+    let sb = rpm_root();
+    let files = sb.dir.path().join("rpms");
+    let v1 = build_rpm(&files, "1.0");
+    rpm_install(&sb, &v1);
+    // `rpm -q telnet-server-1.0` finds 1.0-1: the same rule, from rpm itself.
+    let q = rpm(&sb).args(["-q", "telnet-server-1.0"]).output().unwrap();
+    assert!(q.status.success(), "{q:?}");
+
+    let doc = package_doc(&sb, &format!("{{names: {NAME}, version: '1.0'}}"));
+    let (code, record, _) = sb.run_json("check", &doc, &[]);
+    assert_eq!(code, 0, "{record:#}");
+    assert_eq!(only_resource(&record)["compliance"], "Compliant");
+}
+
+#[test]
+fn a_file_that_is_no_rpm_is_refused_not_read_as_a_manifest() {
+    // rpm -U reads any non-package file as a list of packages to install.
+    let sb = rpm_root();
+    let files = sb.dir.path().join("rpms");
+    build_rpm(&files, "1.1");
+    fs::write(files.join("zz-list.rpm"), "/tmp/elsewhere/evil.rpm\n").unwrap();
+    let doc = package_doc(
+        &sb,
+        &format!("{{names: {NAME}, sources: ['{}']}}", files.display()),
+    );
+
+    let (code, record, _) = sb.run_json("apply", &doc, &[]);
+
+    assert_eq!(code, 1, "{record:#}");
+    let r = only_resource(&record);
+    assert!(
+        detail(r).contains("zz-list.rpm is not a readable .rpm package: it does not start with an rpm package header"),
+        "{r:#}"
+    );
+    assert_eq!(rpm_query(&sb), None, "nothing was installed");
+}

@@ -38,12 +38,17 @@ impl<'a> Deb<'a> {
         let tree = tempfile::tempdir().unwrap();
         let debian = tree.path().join("DEBIAN");
         fs::create_dir_all(&debian).unwrap();
+        let arch = self
+            .fields
+            .iter()
+            .find(|(k, _)| *k == "Architecture")
+            .map_or("all", |(_, v)| *v);
         let mut control = format!(
-            "Package: {}\nVersion: {}\nArchitecture: all\n\
+            "Package: {}\nVersion: {}\nArchitecture: {arch}\n\
              Maintainer: Rampart tests <tests@example.invalid>\n",
             self.name, self.version
         );
-        for (k, v) in &self.fields {
+        for (k, v) in self.fields.iter().filter(|(k, _)| *k != "Architecture") {
             control.push_str(&format!("{k}: {v}\n"));
         }
         control.push_str("Description: fake package for Rampart's tests\n");
@@ -60,7 +65,7 @@ impl<'a> Deb<'a> {
         }
         fs::create_dir_all(dir).unwrap();
         let out = dir.join(format!(
-            "{}_{}.deb",
+            "{}_{}_{arch}.deb",
             self.name,
             self.version.replace(':', "%3a")
         ));

@@ -32,7 +32,7 @@ use crate::platform::rpm::{Frontend, RpmTarget};
 use crate::platform::version::Scheme;
 use crate::platform::Root;
 
-pub use db::PackageDb;
+pub use db::{Installed, PackageDb};
 
 /// Default and largest wait for another package manager to finish.
 const DEFAULT_LOCK_TIMEOUT_SECS: u64 = 300;
@@ -158,6 +158,20 @@ impl PackageAction {
     }
 }
 
+/// Whether installed `have` is the exact `want`. rpm names a version
+/// without its release as every release of it (`rpm -q name-1.0` finds
+/// 1.0-1), so on rpm systems `1.0` matches `1.0-1`.
+pub(super) fn exact_match(scheme: Scheme, have: &str, want: &str) -> Result<bool, String> {
+    let have = match scheme {
+        Scheme::Rpm if !want.contains('-') => have.rsplit_once('-').map_or(have, |(v, _)| v),
+        _ => have,
+    };
+    scheme
+        .compare(have, want)
+        .map(|o| o == Ordering::Equal)
+        .map_err(|e| format!("cannot compare installed {have} with version {want}: {e}"))
+}
+
 /// A version must be valid for the named manager's rules; with `auto` the
 /// root decides later, so it must be valid for at least one.
 pub(super) fn check_version(manager: &str, v: &str) -> Result<(), String> {
@@ -246,10 +260,11 @@ impl Package {
         ctx: &StepContext,
         target: &AptTarget,
         scheme: Scheme,
+        instances: &[(String, String)],
     ) -> Result<String, String> {
         let tool = self.dpkg_tool(ctx.root)?;
         if !self.how.sources.is_empty() {
-            let deb = self.pick_file(scheme)?;
+            let deb = self.pick_file(scheme, instances)?;
             let done = match tool {
                 DpkgTool::Apt => target.install(&[deb.path.display().to_string()]),
                 DpkgTool::Dpkg => target.dpkg_install(std::slice::from_ref(&deb.path)),
@@ -366,16 +381,21 @@ impl Package {
         }
     }
 
-    /// Installs, upgrades or downgrades on an rpm root. `installed` is the
-    /// installed version, if any.
-    fn install_rpm(&self, target: &RpmTarget, installed: Option<&str>) -> Result<String, String> {
+    /// Installs, upgrades or downgrades on an rpm root. `instances` are the
+    /// installed (architecture, version) pairs.
+    fn install_rpm(
+        &self,
+        target: &RpmTarget,
+        instances: &[(String, String)],
+    ) -> Result<String, String> {
         let tool = self.rpm_tool()?;
+        let installed = instances.first().map(|(_, v)| v.as_str());
         let newer_installed = |want: &str| {
             installed
                 .is_some_and(|have| Scheme::Rpm.compare(have, want).ok() == Some(Ordering::Greater))
         };
         if !self.how.sources.is_empty() {
-            let file = self.pick_file(Scheme::Rpm)?;
+            let file = self.pick_file(Scheme::Rpm, instances)?;
             let downgrade = newer_installed(&file.version);
             let path = file.path.display().to_string();
             let done = match tool {
@@ -488,7 +508,7 @@ impl Resource for Package {
         let mut off = Vec::new();
         for (arch, v) in &instances {
             match &self.wanted {
-                Wanted::Exact(want) if compare(v, want, "version")? != Ordering::Equal => {
+                Wanted::Exact(want) if !exact_match(db.scheme, v, want)? => {
                     off.push(format!("{v} ({arch}) is installed, want exactly {want}"));
                 }
                 Wanted::AtLeast(min) if compare(v, min, "minimumVersion")? == Ordering::Less => {
@@ -505,19 +525,26 @@ impl Resource for Package {
 
     fn fix(&self, ctx: &StepContext, _drift: &[String]) -> Result<Vec<String>, String> {
         let db = ctx.packages.get(ctx.root)?;
+        // The installed instances this step manages (all architectures
+        // without `name:arch`).
+        let instances: Vec<(String, String)> = db
+            .packages
+            .get(&self.name)
+            .map(|v| {
+                v.iter()
+                    .filter(|(a, _)| self.arch.as_ref().is_none_or(|want| want == a))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
         let done = if db.scheme == Scheme::Rpm {
             let target = RpmTarget {
                 root: ctx.root,
                 lock_timeout: self.how.lock_timeout,
             };
-            let installed = db.packages.get(&self.name).and_then(|v| {
-                v.iter()
-                    .find(|(a, _)| self.arch.as_ref().is_none_or(|want| want == a))
-                    .map(|(_, v)| v.as_str())
-            });
             match &self.wanted {
                 Wanted::Absent { .. } => self.remove_rpm(&target),
-                _ => self.install_rpm(&target, installed),
+                _ => self.install_rpm(&target, &instances),
             }
         } else {
             let target = AptTarget {
@@ -526,7 +553,7 @@ impl Resource for Package {
             };
             match &self.wanted {
                 Wanted::Absent { purge } => self.remove_dpkg(ctx, &target, *purge),
-                _ => self.install_dpkg(ctx, &target, db.scheme),
+                _ => self.install_dpkg(ctx, &target, db.scheme, &instances),
             }
         };
         // Whatever happened, the next look must read the database again.

@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::package::Installed;
 use super::package::{check_version, lock_timeout};
 use super::{declarative_outcome, Action, ActionOutcome, Flow, Inputs, Mode, StepContext};
 use crate::output::{Compliance, ResourceResult, StepStatus};
@@ -90,7 +91,7 @@ impl PatchBaselineAction {
             Some(Value::Object(map)) => {
                 for (name, v) in map {
                     match v.as_str() {
-                        Some(v) => match check_version("auto", v) {
+                        Some(v) => match check_version("dpkg", v) {
                             Ok(()) => {
                                 minimums.insert(name.clone(), v.to_string());
                             }
@@ -125,6 +126,12 @@ impl PatchBaselineAction {
                 days
             }
         };
+        for name in rejected.iter().filter(|n| minimums.contains_key(*n)) {
+            i.problem(format_args!(
+                "package '{name}' is in both rejectedPatches and minimumVersions; a minimum \
+                 version cannot be met by a package that is never updated"
+            ));
+        }
         let lock_timeout = lock_timeout(&i);
         i.finish()?;
         Ok(PatchBaselineAction {
@@ -144,7 +151,7 @@ impl PatchBaselineAction {
     /// Whether the baseline's rules approve an update (the rejected list
     /// and minimum versions are applied by the caller).
     fn rules_approve(&self, u: &Upgrade, f: &ControlFields) -> bool {
-        if self.approved.contains(&u.name) {
+        if listed(&self.approved, u) {
             return true;
         }
         let priority = f.priority.to_ascii_lowercase();
@@ -237,6 +244,7 @@ impl PatchBaselineAction {
             root: ctx.root,
             lock_timeout: self.lock_timeout,
         };
+        let lists = ctx.root.join(Path::new("/var/lib/apt/lists"));
 
         // Check mode changes nothing, not even apt's list cache: it judges
         // by the lists as the last `apt-get update` left them.
@@ -244,15 +252,23 @@ impl PatchBaselineAction {
             target.update().map_err(|e| e.to_string())?;
             String::new()
         } else {
-            format!(
-                "; {}",
-                lists_age(ctx.root.join(Path::new("/var/lib/apt/lists")).as_path())
-            )
+            format!("; {}", lists_age(&lists))
         };
+        if !target.has_lists() {
+            return Err(format!(
+                "no package lists under {}: {}",
+                lists.display(),
+                if ctx.mode == Mode::Apply {
+                    "the root's apt sources gave none; check its /etc/apt/sources.list"
+                } else {
+                    "run apt-get update first (check mode does not), or check the apt sources"
+                }
+            ));
+        }
         let upgrades = target.upgrades().map_err(|e| e.to_string())?;
         let specs: Vec<String> = upgrades
             .iter()
-            .map(|u| format!("{}={}", u.name, u.candidate))
+            .map(|u| format!("{}={}", u.spec, u.candidate))
             .collect();
         let fields = target.control_fields(&specs).map_err(|e| e.to_string())?;
 
@@ -263,69 +279,23 @@ impl PatchBaselineAction {
                 .get(&(u.name.clone(), u.candidate.clone()))
                 .cloned()
                 .unwrap_or_default();
-            let what = describe(u, &f);
-            if self.rejected.contains(&u.name) {
-                results.push(resource(
-                    ctx,
-                    &u.name,
-                    Compliance::Skipped,
-                    false,
-                    format!("{what}; rejected by rejectedPatches"),
-                ));
-                continue;
-            }
-            let below_minimum = match self.minimums.get(&u.name) {
-                Some(min) if compare(&u.installed, min)? == Ordering::Less => {
-                    if compare(&u.candidate, min)? == Ordering::Less {
-                        results.push(resource(
-                            ctx,
-                            &u.name,
-                            Compliance::Failed,
-                            false,
-                            format!(
-                                "installed {} is older than minimum {min}, and the newest in \
-                                 the configured repositories is {}",
-                                u.installed, u.candidate
-                            ),
-                        ));
-                        continue;
-                    }
-                    Some(min)
+            match self.judge(u, &f, scan)? {
+                Verdict::Missing(why) => missing.push(Missing {
+                    upgrade: u.clone(),
+                    why,
+                }),
+                Verdict::Report(compliance, detail) => {
+                    results.push(resource(ctx, &u.spec, compliance, false, detail))
                 }
-                _ => None,
-            };
-            if let Some(min) = below_minimum {
-                missing.push(Missing {
-                    upgrade: u.clone(),
-                    why: format!("{what}; installed is older than minimum {min}"),
-                });
-            } else if self.rules_approve(u, &f) {
-                missing.push(Missing {
-                    upgrade: u.clone(),
-                    why: what,
-                });
-            } else {
-                results.push(resource(
-                    ctx,
-                    &u.name,
-                    Compliance::Skipped,
-                    false,
-                    format!("{what}; not approved by the baseline"),
-                ));
             }
         }
 
         // Minimums of packages with no update on offer.
         for (name, min) in &self.minimums {
-            if upgrades.iter().any(|u| &u.name == name) {
+            if upgrades.iter().any(|u| &u.spec == name || &u.name == name) {
                 continue;
             }
-            let installed = db
-                .packages
-                .get(name)
-                .and_then(|v| v.first())
-                .map(|(_, v)| v);
-            let r = match installed {
+            let r = match db.version_of(name) {
                 None => resource(
                     ctx,
                     name,
@@ -346,19 +316,31 @@ impl PatchBaselineAction {
                     Compliance::Failed,
                     false,
                     format!(
-                        "installed {v} is older than minimum {min}, and no configured \
-                         repository offers an update"
+                        "installed {v} is older than minimum {min}, and apt offers no update \
+                         for it (none in the configured repositories, or pinned)"
                     ),
                 ),
             };
             results.push(r);
         }
 
+        // A package a failed run left half done is not patched, whatever
+        // the database says of its version.
+        for (name, state) in &db.unfinished {
+            results.push(resource(
+                ctx,
+                name,
+                Compliance::Failed,
+                false,
+                format!("dpkg left it {state}; finish it with dpkg --configure -a"),
+            ));
+        }
+
         if scan || missing.is_empty() {
             for m in &missing {
                 results.push(resource(
                     ctx,
-                    &m.upgrade.name,
+                    &m.upgrade.spec,
                     Compliance::NonCompliant,
                     false,
                     format!("{}; approved update missing{lists_note}", m.why),
@@ -377,6 +359,8 @@ impl PatchBaselineAction {
             ));
         }
 
+        // A reboot a package asked for is pending whether this run or an
+        // earlier one installed it; a Scan never reboots.
         let reboot = if scan {
             None
         } else {
@@ -388,71 +372,190 @@ impl PatchBaselineAction {
         Ok((results, reboot))
     }
 
+    /// What the baseline makes of one update on offer.
+    fn judge(&self, u: &Upgrade, f: &ControlFields, scan: bool) -> Result<Verdict, String> {
+        let what = describe(u, f);
+        if listed(&self.rejected, u) {
+            return Ok(Verdict::Report(
+                Compliance::Skipped,
+                format!("{what}; rejected by rejectedPatches"),
+            ));
+        }
+        let minimum = self
+            .minimums
+            .get(&u.spec)
+            .or_else(|| self.minimums.get(&u.name));
+        let why = match minimum {
+            Some(min) if compare(&u.installed, min)? == Ordering::Less => {
+                if compare(&u.candidate, min)? == Ordering::Less {
+                    return Ok(Verdict::Report(
+                        Compliance::Failed,
+                        format!(
+                            "installed {} is older than minimum {min}, and apt's candidate \
+                             (after pins) is only {}",
+                            u.installed, u.candidate
+                        ),
+                    ));
+                }
+                format!("{what}; installed is older than minimum {min}")
+            }
+            _ if self.rules_approve(u, f) => what,
+            _ => {
+                return Ok(Verdict::Report(
+                    Compliance::Skipped,
+                    format!("{what}; not approved by the baseline"),
+                ))
+            }
+        };
+        if u.kept_back {
+            // Held (apt-mark hold), or in need of changes a full upgrade
+            // will not make: approved, but it cannot go in.
+            return Ok(Verdict::Report(
+                if scan {
+                    Compliance::NonCompliant
+                } else {
+                    Compliance::Failed
+                },
+                format!(
+                    "{why}; apt keeps it back (held with apt-mark hold, or it needs changes \
+                     apt will not make on its own)"
+                ),
+            ));
+        }
+        Ok(Verdict::Missing(why))
+    }
+
     /// Installs the missing updates in one apt run, then reads the database
-    /// again: each result says what dpkg now has, not what was asked for.
+    /// again, failed or not: each result says what dpkg now has, not what
+    /// was asked for, and any other package the run changed (a dependency,
+    /// even a rejected one, as Patch Manager allows by default) is reported
+    /// too.
     fn install(
         &self,
         ctx: &StepContext,
         target: &AptTarget,
         missing: &[Missing],
     ) -> Vec<ResourceResult> {
-        let names: Vec<String> = missing.iter().map(|m| m.upgrade.name.clone()).collect();
+        let before = ctx.packages.get(ctx.root).ok();
+        let specs: Vec<String> = missing.iter().map(|m| m.upgrade.spec.clone()).collect();
         let progress = std::io::stderr().is_terminal();
         if progress {
             eprintln!(
                 "rampart: installing {} updates: {}",
-                names.len(),
-                names.join(" ")
+                specs.len(),
+                specs.join(" ")
             );
         }
-        let done = target.upgrade(&names, progress);
+        let done = target.upgrade(&specs, progress);
         ctx.packages.invalidate();
-        let db = match (&done, ctx.packages.get(ctx.root)) {
-            (Ok(_), Ok(db)) => Some(db),
-            _ => None,
+        let after = match ctx.packages.get(ctx.root) {
+            Ok(db) => db,
+            Err(e) => {
+                return missing
+                    .iter()
+                    .map(|m| resource(ctx, &m.upgrade.spec, Compliance::Failed, false, e.clone()))
+                    .collect()
+            }
         };
-        missing
+        let error = done.as_ref().err().map(|e| format!(": {e}"));
+        let mut results: Vec<ResourceResult> = missing
             .iter()
             .map(|m| {
                 let u = &m.upgrade;
-                let now = db
-                    .as_ref()
-                    .and_then(|db| db.packages.get(&u.name))
-                    .and_then(|v| v.first())
-                    .map(|(_, v)| v.clone());
-                match (&done, now) {
-                    (Err(e), _) => resource(ctx, &u.name, Compliance::Failed, false, e.to_string()),
-                    (Ok(_), Some(v)) if compare(&v, &u.candidate).ok() != Some(Ordering::Less) => {
+                let now = after.version_of(&u.spec).map(str::to_string);
+                match now {
+                    Some(v) if compare(&v, &u.candidate).ok() != Some(Ordering::Less) => {
                         tracing::info!(
                             event = "package_changed",
-                            package = %u.name,
+                            package = %u.spec,
                             from = %u.installed,
                             to = %v,
                             "installed update"
                         );
                         resource(
                             ctx,
-                            &u.name,
+                            &u.spec,
                             Compliance::Compliant,
                             true,
                             format!("upgraded {} to {v} ({})", u.installed, m.why),
                         )
                     }
-                    (Ok(_), now) => resource(
+                    now => resource(
                         ctx,
-                        &u.name,
+                        &u.spec,
                         Compliance::Failed,
-                        false,
+                        now.as_deref() != Some(u.installed.as_str()),
                         format!(
-                            "still {} after apt-get, want {}",
-                            now.as_deref().unwrap_or("not installed"),
-                            u.candidate
+                            "{} after apt-get, want {}{}",
+                            now.map_or("not installed".into(), |v| format!("still {v}")),
+                            u.candidate,
+                            error.as_deref().unwrap_or_default()
                         ),
                     ),
                 }
             })
-            .collect()
+            .collect();
+        if let Some(before) = before {
+            results.extend(side_effects(ctx, &before, &after, &specs));
+        }
+        results
     }
+}
+
+/// What one update on offer comes to.
+enum Verdict {
+    /// Approved and not installed; the reason it is approved.
+    Missing(String),
+    /// Nothing to install: how it stands, and why.
+    Report(Compliance, String),
+}
+
+/// Packages an install run changed besides the updates it was given.
+fn side_effects(
+    ctx: &StepContext,
+    before: &Installed,
+    after: &Installed,
+    specs: &[String],
+) -> Vec<ResourceResult> {
+    let mut out = Vec::new();
+    for (name, instances) in &before.packages {
+        let asked = specs
+            .iter()
+            .any(|s| s == name || s.split_once(':').is_some_and(|(n, _)| n == name));
+        if asked {
+            continue;
+        }
+        for (arch, was) in instances {
+            let now = after
+                .packages
+                .get(name)
+                .and_then(|v| v.iter().find(|(a, _)| a == arch))
+                .map(|(_, v)| v.as_str());
+            match now {
+                Some(v) if v == was => {}
+                Some(v) => out.push(resource(
+                    ctx,
+                    name,
+                    Compliance::Compliant,
+                    true,
+                    format!("upgraded {was} to {v} as a dependency of an update"),
+                )),
+                None => out.push(resource(
+                    ctx,
+                    name,
+                    Compliance::Failed,
+                    true,
+                    format!("{was} ({arch}) is no longer installed after the update run"),
+                )),
+            }
+        }
+    }
+    out
+}
+
+/// Whether `u` is named in `list`, as `name` or as `name:arch`.
+fn listed(list: &BTreeSet<String>, u: &Upgrade) -> bool {
+    list.contains(&u.name) || list.contains(&u.spec)
 }
 
 fn compare(a: &str, b: &str) -> Result<Ordering, String> {
@@ -520,6 +623,14 @@ mod tests {
         );
         assert!(p.iter().any(|e| e.contains("from 0 to 360")), "{p:?}");
         assert!(problems(json!({"minimumVersions": ["a"]}))[0].contains("mapping"));
+        let p = problems(json!({"rejectedPatches": ["m"], "minimumVersions": {"m": "2.0"}}));
+        assert!(
+            p[0].contains("in both rejectedPatches and minimumVersions"),
+            "{p:?}"
+        );
+        // The action runs on dpkg systems: an rpm-only version is refused.
+        let p = problems(json!({"minimumVersions": {"m": "1.0^git1"}}));
+        assert!(p[0].contains("minimumVersions 'm'"), "{p:?}");
     }
 
     #[test]
@@ -530,6 +641,8 @@ mod tests {
         )
         .unwrap();
         let up = |origins: &str| Upgrade {
+            spec: "x".into(),
+            kept_back: false,
             name: "x".into(),
             installed: "1".into(),
             candidate: "2".into(),

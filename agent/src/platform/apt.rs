@@ -23,6 +23,8 @@ use super::Root;
 /// dpkg's lock files, relative to the root.
 const DPKG_FRONTEND_LOCK: &str = "/var/lib/dpkg/lock-frontend";
 const DPKG_LOCK: &str = "/var/lib/dpkg/lock";
+/// apt's lock on its package lists, taken by `apt-get update`.
+const APT_LISTS_LOCK: &str = "/var/lib/apt/lists/lock";
 
 #[derive(Debug, Error)]
 pub enum AptError {
@@ -34,9 +36,12 @@ pub enum AptError {
     BadPackageFile { path: PathBuf, reason: String },
 }
 
-/// One upgrade apt would make, as `apt-get -s dist-upgrade` reports it.
+/// One upgrade apt would make, as `apt-get -s dist-upgrade` reports it, or
+/// one it keeps back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upgrade {
+    /// As apt prints it: `name`, or `name:arch` for a foreign architecture.
+    pub spec: String,
     pub name: String,
     pub installed: String,
     pub candidate: String,
@@ -44,6 +49,9 @@ pub struct Upgrade {
     /// (`Debian-Security:12/stable-security`, comma-separated).
     pub origins: String,
     pub architecture: String,
+    /// apt will not install it in a full upgrade: held (`apt-mark hold`),
+    /// or it needs changes apt refuses to make on its own.
+    pub kept_back: bool,
 }
 
 impl Upgrade {
@@ -129,8 +137,58 @@ impl AptTarget<'_> {
     /// as they are (a simulation: nothing is locked or changed).
     pub fn upgrades(&self) -> Result<Vec<Upgrade>, AptError> {
         let mut cmd = self.apt_get(Duration::from_secs(1));
-        cmd.args(["-s", "dist-upgrade"]);
-        Ok(parse_simulation(&run(cmd, "apt-get")?))
+        // The planner log is the only thing a simulation would write.
+        cmd.args(["-oDir::Log::Planner=/dev/null", "-s", "dist-upgrade"]);
+        let text = run(cmd, "apt-get")?;
+        let mut upgrades = parse_simulation(&text);
+        let kept = kept_back(&text);
+        if kept.is_empty() {
+            return Ok(upgrades);
+        }
+        // Naming kept-back packages explicitly shows where their candidates
+        // come from (a simulation again); if apt cannot even plan that,
+        // `apt-cache policy` still gives the versions.
+        let mut cmd = self.apt_get(Duration::from_secs(1));
+        cmd.args([
+            "-oDir::Log::Planner=/dev/null",
+            "-s",
+            "install",
+            "--only-upgrade",
+            // Only a simulation: -y would refuse to plan a held package.
+            "--allow-change-held-packages",
+        ])
+        .args(&kept);
+        let held = match run(cmd, "apt-get") {
+            Ok(text) => parse_simulation(&text)
+                .into_iter()
+                .filter(|u| kept.contains(&u.spec))
+                .collect(),
+            Err(_) => {
+                let mut cmd = pkg_tool::command("apt-cache");
+                if !self.root.is_host() {
+                    cmd.arg(format!("-oDir={}", self.root.dir().display()));
+                }
+                cmd.arg("policy").arg("--").args(&kept);
+                parse_policy(&run(cmd, "apt-cache")?)
+            }
+        };
+        upgrades.extend(held.into_iter().map(|u| Upgrade {
+            kept_back: true,
+            ..u
+        }));
+        Ok(upgrades)
+    }
+
+    /// True when the root has package lists from its sources (an
+    /// `apt-get update` ran and found something).
+    pub fn has_lists(&self) -> bool {
+        std::fs::read_dir(self.root.join(Path::new("/var/lib/apt/lists")))
+            .map(|d| {
+                d.flatten()
+                    // `..._Packages`, kept compressed (`.lz4`, `.gz`) on Debian.
+                    .any(|e| e.file_name().to_string_lossy().contains("_Packages"))
+            })
+            .unwrap_or(false)
     }
 
     /// `Priority` and `Section` of each `name=version` in `specs`
@@ -155,14 +213,23 @@ impl AptTarget<'_> {
     pub fn upgrade(&self, names: &[String], progress: bool) -> Result<String, AptError> {
         let left = pkg_lock::wait_until_free(&self.lock_paths(), self.lock_timeout)?;
         let mut cmd = self.apt_get(left);
-        cmd.args(["install", "--only-upgrade", "--no-install-recommends"])
-            .args(names);
+        // --no-remove: an update that would remove another package is
+        // refused by apt rather than accepted by -y.
+        cmd.args([
+            "install",
+            "--only-upgrade",
+            "--no-install-recommends",
+            "--no-remove",
+        ])
+        .args(names);
         Ok(pkg_tool::run_with_progress(cmd, "apt-get", progress)?)
     }
 
     /// Refreshes the package lists from the root's sources.
     pub fn update(&self) -> Result<String, AptError> {
-        let left = pkg_lock::wait_until_free(&self.lock_paths(), self.lock_timeout)?;
+        let mut locks = self.lock_paths();
+        locks.push(self.root.join(Path::new(APT_LISTS_LOCK)));
+        let left = pkg_lock::wait_until_free(&locks, self.lock_timeout)?;
         let mut cmd = self.apt_get(left);
         cmd.arg("update");
         Ok(run(cmd, "apt-get")?)
@@ -235,16 +302,79 @@ fn parse_simulation(text: &str) -> Vec<Upgrade> {
                 None if rest.starts_with('[') => ("", rest.trim_matches(['[', ']'])),
                 None => (rest, ""),
             };
-            let name = name.split_once(':').map_or(name, |(n, _)| n);
+            let base = name.split_once(':').map_or(name, |(n, _)| n);
             Some(Upgrade {
-                name: name.to_string(),
+                spec: name.to_string(),
+                name: base.to_string(),
                 installed: installed.to_string(),
                 candidate: candidate.to_string(),
                 origins: origins.trim().to_string(),
                 architecture: arch.to_string(),
+                kept_back: false,
             })
         })
         .collect()
+}
+
+/// The names under "The following packages have been kept back:": several
+/// to a line, or one a line with versions (`name (1.0-1 => 1.1-1)`) under
+/// `APT::Get::Show-Versions`.
+fn kept_back(text: &str) -> Vec<String> {
+    let mut lines = text
+        .lines()
+        .skip_while(|l| !l.contains("have been kept back"));
+    lines.next();
+    lines
+        .take_while(|l| l.starts_with(' '))
+        .flat_map(|l| {
+            let words = l.split_whitespace();
+            if l.contains(" (") {
+                words.take(1).collect::<Vec<_>>()
+            } else {
+                words.collect()
+            }
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// Kept-back packages from `apt-cache policy`: each block starts with
+/// `name:` at the line start, then `Installed:` and `Candidate:`.
+fn parse_policy(text: &str) -> Vec<Upgrade> {
+    let mut out = Vec::new();
+    let mut current: Option<(String, String)> = None;
+    for line in text.lines() {
+        if !line.starts_with(' ') {
+            if let Some(spec) = line.strip_suffix(':') {
+                current = Some((spec.to_string(), String::new()));
+            }
+            continue;
+        }
+        let Some((spec, installed)) = current.as_mut() else {
+            continue;
+        };
+        let l = line.trim();
+        if let Some(v) = l.strip_prefix("Installed:") {
+            *installed = v.trim().to_string();
+        } else if let Some(c) = l.strip_prefix("Candidate:") {
+            let candidate = c.trim();
+            if candidate != installed.as_str() && *installed != "(none)" && candidate != "(none)" {
+                out.push(Upgrade {
+                    spec: spec.clone(),
+                    name: spec
+                        .split_once(':')
+                        .map_or(spec.as_str(), |(n, _)| n)
+                        .to_string(),
+                    installed: installed.clone(),
+                    candidate: candidate.to_string(),
+                    origins: String::new(),
+                    architecture: String::new(),
+                    kept_back: true,
+                });
+            }
+        }
+    }
+    out
 }
 
 /// Priority and Section of each stanza of `apt-cache show`, first wins.
@@ -316,6 +446,7 @@ mod tests {
         let u = parse_simulation(text);
         assert_eq!(u.len(), 2, "{u:?}");
         assert_eq!(u[0].name, "libc6");
+        assert_eq!(u[0].spec, "libc6");
         assert_eq!(u[0].installed, "2.36-9+deb12u3");
         assert_eq!(u[0].candidate, "2.36-9+deb12u4");
         assert_eq!(u[0].architecture, "amd64");
@@ -326,6 +457,26 @@ mod tests {
         );
         assert_eq!(u[1].architecture, "all");
         assert!(!u[1].from_security_archive());
+    }
+
+    #[test]
+    fn kept_back_packages_come_from_the_simulation_and_policy() {
+        let sim = "Reading package lists...\nCalculating upgrade...\n\
+                   The following packages have been kept back:\n  held libm:i386\n\
+                   0 upgraded, 0 newly installed, 0 to remove and 2 not upgraded.\n";
+        assert_eq!(kept_back(sim), ["held", "libm:i386"]);
+        let with_versions = "The following packages have been kept back:\n\
+                             \x20 held (1.0-1 => 1.1-1)\n  libm:i386 (2.0 => 2.1)\n0 upgraded\n";
+        assert_eq!(kept_back(with_versions), ["held", "libm:i386"]);
+        let policy = "held:\n  Installed: 1.0-1\n  Candidate: 1.1-1\n  Version table:\n\
+                      libm:i386:\n  Installed: 2.0\n  Candidate: 2.0\n";
+        let u = parse_policy(policy);
+        assert_eq!(u.len(), 1, "{u:?}");
+        assert_eq!(
+            (u[0].spec.as_str(), u[0].candidate.as_str()),
+            ("held", "1.1-1")
+        );
+        assert!(u[0].kept_back);
     }
 
     #[test]

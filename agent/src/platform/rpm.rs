@@ -22,6 +22,9 @@ use super::Root;
 /// Where rpm databases live, newest layout first.
 const DB_PATHS: [&str; 2] = ["/usr/lib/sysimage/rpm", "/var/lib/rpm"];
 
+/// The first bytes of every `.rpm` (the lead's magic number).
+const RPM_LEAD_MAGIC: [u8; 4] = [0xed, 0xab, 0xee, 0xdb];
+
 /// rpm's transaction lock, inside the database directory.
 const LOCK_FILE: &str = ".rpm.lock";
 
@@ -132,6 +135,20 @@ fn parse_query(text: &str) -> Vec<RpmPackage> {
 
 /// Reads an `.rpm` file's name, `[epoch:]version-release` and architecture.
 pub fn read_rpm(path: &Path) -> Result<PackageFile, RpmError> {
+    let bad = |reason: String| RpmError::BadPackageFile {
+        path: path.to_path_buf(),
+        reason,
+    };
+    // rpm takes any other file as a manifest: a list of further packages
+    // (paths or URLs) to install. Only a real package (its lead's magic
+    // number) is accepted.
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .map_err(|e| bad(format!("cannot read it: {e}")))?;
+    if magic != RPM_LEAD_MAGIC {
+        return Err(bad("it does not start with an rpm package header".into()));
+    }
     let mut cmd = pkg_tool::command("rpm");
     cmd.args([
         "-qp",
@@ -139,10 +156,6 @@ pub fn read_rpm(path: &Path) -> Result<PackageFile, RpmError> {
         "%{NAME}\x1f%|EPOCH?{%{EPOCH}:}|%{VERSION}-%{RELEASE}\x1f%{ARCH}",
     ])
     .arg(path);
-    let bad = |reason: String| RpmError::BadPackageFile {
-        path: path.to_path_buf(),
-        reason,
-    };
     let text = run(cmd, "rpm").map_err(|e| bad(e.to_string()))?;
     // rpm may warn (e.g. about a missing signature key) on stderr, which
     // run() appends after stdout: the fields are on the first line.

@@ -21,6 +21,25 @@ pub struct Installed {
     pub packages: HashMap<String, Vec<(String, String)>>,
     /// Names of dpkg packages removed with their configuration files kept.
     pub config_only: Vec<String>,
+    /// dpkg packages an interrupted or failed run left half done, with
+    /// their state (`half-installed`, `unpacked`, `half-configured`).
+    pub unfinished: Vec<(String, String)>,
+}
+
+impl Installed {
+    /// The installed version of `spec` (`name` or `name:arch`): the first
+    /// instance, or the one of that architecture.
+    pub fn version_of(&self, spec: &str) -> Option<&str> {
+        let (name, arch) = match spec.split_once(':') {
+            Some((n, a)) => (n, Some(a)),
+            None => (spec, None),
+        };
+        self.packages
+            .get(name)?
+            .iter()
+            .find(|(a, _)| arch.is_none_or(|want| want == a))
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 impl PackageDb {
@@ -46,7 +65,14 @@ fn load(root: &Root) -> Result<Installed, String> {
         let all = dpkg::read_status(root)
             .map_err(|e| format!("failed to read {}: {e}", dpkg::STATUS_PATH))?;
         let mut config_only = Vec::new();
+        let mut unfinished = Vec::new();
         for p in all {
+            if matches!(
+                p.state.as_str(),
+                "half-installed" | "unpacked" | "half-configured"
+            ) {
+                unfinished.push((p.name.clone(), p.state.clone()));
+            }
             if p.is_installed() {
                 packages
                     .entry(p.name)
@@ -60,6 +86,7 @@ fn load(root: &Root) -> Result<Installed, String> {
             scheme: Scheme::Dpkg,
             packages,
             config_only,
+            unfinished,
         });
     }
     if rpm::present(root) {
@@ -74,6 +101,7 @@ fn load(root: &Root) -> Result<Installed, String> {
             scheme: Scheme::Rpm,
             packages,
             config_only: Vec::new(),
+            unfinished: Vec::new(),
         });
     }
     Err("no supported package database under this root (looked for dpkg and rpm)".into())

@@ -5,14 +5,29 @@ use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
 
 use super::{Package, Wanted};
-use crate::platform::pkg_tool::PackageFile;
+use crate::platform::pkg_tool::{self, PackageFile};
 use crate::platform::version::Scheme;
 use crate::platform::{apt, rpm};
 
 impl Package {
     /// The package file in `sources` that satisfies what is wanted: the
     /// newest one, or the exact version.
-    pub(super) fn pick_file(&self, scheme: Scheme) -> Result<PackageFile, String> {
+    /// `installed` lists the (architecture, version) instances installed.
+    pub(super) fn pick_file(
+        &self,
+        scheme: Scheme,
+        installed: &[(String, String)],
+    ) -> Result<PackageFile, String> {
+        // Without `name:arch`, only files of the installed architecture (or
+        // the system's own) qualify: a newer file of another architecture
+        // would crossgrade the package.
+        let arches: Vec<String> = match &self.arch {
+            Some(a) => vec![a.clone()],
+            None => match installed {
+                [] => native_architecture(scheme).into_iter().collect(),
+                some => some.iter().map(|(a, _)| a.clone()).collect(),
+            },
+        };
         let mut found: Vec<PackageFile> = Vec::new();
         for source in &self.how.sources {
             for path in package_files(source, scheme)? {
@@ -20,10 +35,7 @@ impl Package {
                     Scheme::Dpkg => apt::read_deb(&path).map_err(|e| e.to_string())?,
                     Scheme::Rpm => rpm::read_rpm(&path).map_err(|e| e.to_string())?,
                 };
-                let arch_ok = self
-                    .arch
-                    .as_ref()
-                    .is_none_or(|a| *a == deb.architecture || deb.any_architecture());
+                let arch_ok = deb.any_architecture() || arches.contains(&deb.architecture);
                 if deb.name == self.name && arch_ok {
                     found.push(deb);
                 }
@@ -32,9 +44,7 @@ impl Package {
         let mut usable = Vec::new();
         for deb in found.iter() {
             let ok = match &self.wanted {
-                Wanted::Exact(v) => {
-                    scheme.compare(&deb.version, v).map_err(|e| e.to_string())? == Ordering::Equal
-                }
+                Wanted::Exact(v) => super::exact_match(scheme, &deb.version, v)?,
                 Wanted::AtLeast(m) => {
                     scheme.compare(&deb.version, m).map_err(|e| e.to_string())? != Ordering::Less
                 }
@@ -98,4 +108,24 @@ pub(super) fn package_files(source: &Path, scheme: Scheme) -> Result<Vec<PathBuf
         .collect();
     files.sort();
     Ok(files)
+}
+
+/// The package manager's own architecture (`dpkg --print-architecture`,
+/// rpm's `%{_arch}`); `None` when the tool cannot tell.
+fn native_architecture(scheme: Scheme) -> Option<String> {
+    let mut cmd = match scheme {
+        Scheme::Dpkg => {
+            let mut c = pkg_tool::command("dpkg");
+            c.arg("--print-architecture");
+            c
+        }
+        Scheme::Rpm => {
+            let mut c = pkg_tool::command("rpm");
+            c.args(["--eval", "%{_arch}"]);
+            c
+        }
+    };
+    let out = cmd.output().ok().filter(|o| o.status.success())?;
+    let arch = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    (!arch.is_empty()).then_some(arch)
 }
