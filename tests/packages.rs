@@ -14,8 +14,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::debs::{apt_repository, dpkg_install, dpkg_query, dpkg_root, installed_version, Deb};
-use common::{resource, step, Sandbox};
-use serde_json::Value;
+use common::{detail, only_resource, package_doc, resource, step, Sandbox};
 
 const SAMBA_V1: &str = "2:4.17.12+dfsg-0+deb12u1";
 const SAMBA_V2: &str = "2:4.17.12+dfsg-0+deb12u2";
@@ -35,27 +34,6 @@ fn samba(version: &str) -> Deb<'_> {
         ));
     }
     d
-}
-
-/// A one-step document.
-fn package_doc(sb: &Sandbox, inputs: &str) -> PathBuf {
-    sb.doc(
-        "pkg.yml",
-        &format!(
-            "schemaVersion: '2.2'\ndescription: package test\nmainSteps:\n\
-             - name: pkg\n  action: rampart:package\n  inputs: {inputs}\n"
-        ),
-    )
-}
-
-fn only_resource(record: &Value) -> &Value {
-    let all = record["resources"].as_array().unwrap();
-    assert_eq!(all.len(), 1, "{record:#}");
-    &all[0]
-}
-
-fn detail(r: &Value) -> &str {
-    r["detail"].as_str().unwrap()
 }
 
 // -------------------------------------------------------------- enforcement

@@ -12,8 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::Sandbox;
-use serde_json::Value;
+use common::{detail, only_resource, package_doc, Sandbox};
 
 const NAME: &str = "telnet-server";
 
@@ -81,26 +80,6 @@ fn rpm_query(sb: &Sandbox) -> Option<String> {
     out.status
         .success()
         .then(|| String::from_utf8(out.stdout).unwrap())
-}
-
-fn package_doc(sb: &Sandbox, inputs: &str) -> PathBuf {
-    sb.doc(
-        "pkg.yml",
-        &format!(
-            "schemaVersion: '2.2'\nmainSteps:\n\
-             - name: pkg\n  action: rampart:package\n  inputs: {inputs}\n"
-        ),
-    )
-}
-
-fn only_resource(record: &Value) -> &Value {
-    let all = record["resources"].as_array().unwrap();
-    assert_eq!(all.len(), 1, "{record:#}");
-    &all[0]
-}
-
-fn detail(r: &Value) -> &str {
-    r["detail"].as_str().unwrap()
 }
 
 #[test]

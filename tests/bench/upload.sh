@@ -54,16 +54,10 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-if [ -z "$bin" ]; then
-    for b in target/x86_64-unknown-linux-musl/release/rampart target/release/rampart \
-        target/debug/rampart; do
-        [ -x "$b" ] && { bin=$b; break; }
-    done
-fi
-[ -n "$bin" ] && [ -x "$bin" ] || die "no rampart binary (build one, or pass --binary)"
-bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
+# shellcheck source=tests/bench/lib.sh
+. "$repo/tests/bench/lib.sh"
+bin=$(bench_binary "$bin")
 venv=${RAMPART_TEST_VENV:-$repo/target/test-venv}
-[ -x "$venv/bin/moto_server" ] || die "no moto_server in $venv (run tests/run.sh once)"
 [ -x /usr/bin/time ] || die "GNU time (/usr/bin/time) is missing: apt-get install time"
 py=$venv/bin/python3
 
@@ -74,24 +68,7 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-
-# --- moto -----------------------------------------------------------------
-
-port=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$tmp/moto.log" 2>&1 &
-moto_pid=$!
-endpoint=http://127.0.0.1:$port
-for _ in $(seq 100); do
-    "$py" -c "import urllib.request; urllib.request.urlopen('$endpoint/moto-api/')" \
-        2>/dev/null && break
-    sleep 0.1
-done
-
-export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
-export AWS_ENDPOINT_URL=$endpoint
-export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/nonexistent
-export AWS_SHARED_CREDENTIALS_FILE=/nonexistent RAMPART_INSTANCE_ID=i-0123456789abcdef0
-unset AWS_PROFILE AWS_SESSION_TOKEN RAMPART_LOG
+start_moto "$venv" "$tmp/moto.log"
 
 boto() { # boto <python body using s3 = client>
     "$py" -c "import boto3, sys
@@ -156,7 +133,7 @@ awk -v rs="$r_s" -v rk="$r_kib" -v bs="$b_s" -v bk="$b_kib" -v n="$repeat" 'BEGI
 
 # An outage: the endpoint is a closed port, one attempt per call, so each run
 # spools its result at once.
-closed=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+closed=$(free_port "$py")
 printf '[aws]\nmax_attempts = 1\n' >"$tmp/one-attempt.toml"
 cat >"$tmp/small.yml" <<'EOF'
 schemaVersion: '2.2'

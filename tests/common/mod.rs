@@ -111,3 +111,27 @@ pub fn step<'a>(record: &'a serde_json::Value, name: &str) -> &'a serde_json::Va
 }
 pub mod aws;
 pub mod debs;
+
+/// A document of one `rampart:package` step named `pkg` with `inputs`
+/// (a YAML flow mapping).
+pub fn package_doc(sb: &Sandbox, inputs: &str) -> PathBuf {
+    sb.doc(
+        "pkg.yml",
+        &format!(
+            "schemaVersion: '2.2'\ndescription: package test\nmainSteps:\n\
+             - name: pkg\n  action: rampart:package\n  inputs: {inputs}\n"
+        ),
+    )
+}
+
+/// The one resource of a one-resource record.
+pub fn only_resource(record: &serde_json::Value) -> &serde_json::Value {
+    let all = record["resources"].as_array().unwrap();
+    assert_eq!(all.len(), 1, "{record:#}");
+    &all[0]
+}
+
+/// A resource's detail text.
+pub fn detail(r: &serde_json::Value) -> &str {
+    r["detail"].as_str().unwrap()
+}
