@@ -618,13 +618,37 @@ fn prepare_image_leaves_no_instance_state_and_keeps_the_configuration() {
     );
     fs::write(state.join("reboot-pending.json"), "{}").unwrap();
     fs::write(state.join(".rampart-interrupted.tmp"), "").unwrap();
-    fs::create_dir_all(state.join("agent")).unwrap();
-    fs::write(state.join("agent/state.json"), "{}").unwrap();
     let config = sb.put("/etc/rampart/rampart.toml", "");
     let assoc = sb.put(
         "/etc/rampart/associations.d/a.yml",
         "name: a\ndocument: Rampart-LinuxBaseline\nschedule: rate(1 day)\n",
     );
+    // A real agent run, stopped as systemd stops it: whatever it leaves
+    // (state file, its lock) must be state prepare-image knows.
+    let mut agent = Command::new(RAMPART)
+        .arg("agent")
+        .arg("--config-dir")
+        .arg(sb.host("/etc/rampart"))
+        .arg("--state-dir")
+        .arg(&state)
+        .arg("--root")
+        .arg(sb.root())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !fs::read_to_string(state.join("agent/state.json")).is_ok_and(|t| t.contains("\"a\"")) {
+        assert!(Instant::now() < deadline, "the agent wrote no state");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(agent.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert!(agent.wait().unwrap().success());
 
     let prepare = |extra: &[&str]| {
         Command::new(RAMPART)

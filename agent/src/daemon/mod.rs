@@ -104,8 +104,9 @@ pub fn run(opts: AgentOptions) -> Result<(), AgentError> {
     })
 }
 
-/// File in the state directory that one agent holds locked while it runs.
-const AGENT_LOCK: &str = "agent.lock";
+/// File, under the agent's own state folder (which `prepare-image` clears
+/// with the rest of its state), that one agent holds locked while it runs.
+const AGENT_LOCK: &str = "agent/agent.lock";
 
 /// Makes this the only agent on `state_dir`: two would run every
 /// association twice, repair each other's repairs and overwrite one state
@@ -117,6 +118,10 @@ fn lock_state_dir(state_dir: &Path) -> Result<nix::fcntl::Flock<std::fs::File>, 
     use nix::fcntl::{Flock, FlockArg};
 
     let path = state_dir.join(AGENT_LOCK);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| AgentError::Runtime(format!("cannot create {}: {e}", dir.display())))?;
+    }
     let file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
