@@ -254,16 +254,19 @@ fn a_run_missed_during_downtime_happens_once() {
         &config_dir,
         "count.yml",
         &format!(
-            "name: count\ndocument: {}\nschedule: rate(30 minutes)\nmode: apply\n",
+            "name: count\ndocument: {}\nschedule: rate(1 day)\nmode: apply\n",
             doc.display()
         ),
     );
-    // The agent last ran this 5 hours ago: ten runs were missed.
-    let last = (chrono::Utc::now() - chrono::Duration::hours(5)).to_rfc3339();
+    // The agent last ran this 5 days ago: five runs were missed. A daily
+    // rate keeps the next regular slot out of the seconds this test
+    // watches (with rate(30 minutes) a slot fell into them near :00 and
+    // :30, and counted as a second run).
+    let last = (chrono::Utc::now() - chrono::Duration::days(5)).to_rfc3339();
     fs::create_dir_all(sb.state().join("agent")).unwrap();
     fs::write(
         sb.state().join("agent/state.json"),
-        serde_json::json!({"associations": {"count": {"schedule": "rate(30 minutes)", "mode": "apply", "document": "x", "lastRun": last}}}).to_string(),
+        serde_json::json!({"associations": {"count": {"schedule": "rate(1 day)", "mode": "apply", "document": "x", "lastRun": last}}}).to_string(),
     )
     .unwrap();
     let agent = Agent::start(&sb, &[]);
@@ -285,7 +288,9 @@ fn a_run_missed_during_downtime_happens_once() {
     let next = chrono::DateTime::parse_from_rfc3339(&next).unwrap();
     let ahead = next.signed_duration_since(chrono::Utc::now());
     assert!(
-        ahead > chrono::Duration::zero() && ahead <= chrono::Duration::minutes(33),
+        // One day, plus the jitter of at most 10 minutes (docs/schedules.md).
+        ahead > chrono::Duration::zero()
+            && ahead <= chrono::Duration::days(1) + chrono::Duration::minutes(10),
         "next run {next}"
     );
 }
