@@ -21,8 +21,11 @@ for tool in dpkg-deb:dpkg dpkg-scanpackages:dpkg-dev apt-get:apt rpm:rpm cc:gcc 
 done
 # Packaging tests (tests/packaging.rs): lintian, readelf, systemd-analyze and
 # deb-systemd-helper (run by the .deb's maintainer scripts in a dpkg --root).
-# TLS test (tests/tls.rs): a throw-away CA made with openssl.
+# TLS test (tests/tls.rs): a throw-away CA made with openssl. Upload test
+# (tests/upload.rs): GNU time for a peak RSS ('time' alone is the shell's).
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+[ -x /usr/bin/time ] || need+=(time)
+command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
 for tool in lintian:lintian readelf:binutils systemd-analyze:systemd deb-systemd-helper:init-system-helpers gzip:gzip strip:binutils; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool##*:}")
 done
