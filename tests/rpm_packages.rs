@@ -3,7 +3,9 @@
 //!
 //! The packages are tiny noarch `.rpm` files built here with `rpmbuild`
 //! (Debian's `rpm` package); the root's database is made with `rpm --initdb`
-//! and filled with `rpm -i`. Every outcome is confirmed with `rpm -q` on that
+//! and filled with `rpm -i`; a repository is a folder indexed by
+//! `createrepo_c` and reached through the real `dnf` (Debian's `dnf` and
+//! `createrepo-c` packages). Every outcome is confirmed with `rpm -q` on that
 //! database, never with Rampart's own reading of it.
 mod common;
 
@@ -143,7 +145,12 @@ fn absent_erases_through_rpm() {
     let sb = rpm_root();
     let v1 = build_rpm(&sb.dir.path().join("rpms"), "1.0");
     rpm_install(&sb, &v1);
-    let doc = package_doc(&sb, &format!("{{names: {NAME}, state: absent}}"));
+    // manager: rpm, since with auto a host that has dnf (the test machines
+    // do) removes through dnf.
+    let doc = package_doc(
+        &sb,
+        &format!("{{names: {NAME}, state: absent, manager: rpm}}"),
+    );
 
     let (code, record, _) = sb.run_json("apply", &doc, &[]);
 
@@ -217,7 +224,7 @@ fn a_held_rpm_lock_is_waited_for_then_reported_with_its_holder() {
 
     let doc = package_doc(
         &sb,
-        &format!("{{names: {NAME}, state: absent, lockTimeoutSeconds: 1}}"),
+        &format!("{{names: {NAME}, state: absent, manager: rpm, lockTimeoutSeconds: 1}}"),
     );
     let (code, record, _) = sb.run_json("apply", &doc, &[]);
     let _ = holder.kill();
@@ -270,4 +277,67 @@ fn a_file_that_is_no_rpm_is_refused_not_read_as_a_manifest() {
         "{r:#}"
     );
     assert_eq!(rpm_query(&sb), None, "nothing was installed");
+}
+
+/// A dnf repository of `files` (createrepo_c), configured in the root's
+/// `/etc/yum.repos.d`, where `dnf --installroot` reads it.
+///
+/// Debian's librpm keeps its database in `~/.rpmdb`, so dnf on a Debian
+/// host would open `ROOT/root/.rpmdb`; a RHEL or Amazon Linux host's dnf
+/// opens `ROOT/var/lib/rpm`, the database Rampart reads. The link makes the
+/// Debian test machine's dnf behave as a RHEL host's does.
+fn dnf_repository(sb: &Sandbox, files: &Path) {
+    let out = Command::new("createrepo_c")
+        .arg("-q")
+        .arg(files)
+        .output()
+        .expect("createrepo_c (Debian's createrepo-c) is installed");
+    assert!(out.status.success(), "createrepo_c: {out:?}");
+    sb.put(
+        "/etc/yum.repos.d/local.repo",
+        &format!(
+            "[local]\nname=local\nbaseurl=file://{}\ngpgcheck=0\nenabled=1\n",
+            files.display()
+        ),
+    );
+    fs::create_dir_all(sb.host("/root")).unwrap();
+    std::os::unix::fs::symlink("../var/lib/rpm", sb.host("/root/.rpmdb")).unwrap();
+}
+
+#[test]
+fn repositories_are_reached_through_dnf_for_minimum_exact_and_absent() {
+    let sb = rpm_root();
+    let files = sb.dir.path().join("repo");
+    let v1 = build_rpm(&files, "1.0");
+    build_rpm(&files, "1.1");
+    rpm_install(&sb, &v1);
+    dnf_repository(&sb, &files);
+
+    let doc = package_doc(
+        &sb,
+        &format!("{{names: {NAME}, minimumVersion: '1.1', manager: dnf}}"),
+    );
+    let (code, record, _) = sb.run_json("apply", &doc, &[]);
+    assert_eq!(code, 0, "{record:#}");
+    assert_eq!(detail(only_resource(&record)), "dnf upgrade telnet-server");
+    assert_eq!(rpm_query(&sb).as_deref(), Some("1.1-1"));
+
+    let doc = package_doc(
+        &sb,
+        &format!("{{names: {NAME}, version: '1.0-1', manager: dnf}}"),
+    );
+    let (code, record, _) = sb.run_json("apply", &doc, &[]);
+    assert_eq!(code, 0, "{record:#}");
+    assert_eq!(
+        detail(only_resource(&record)),
+        "dnf downgrade telnet-server-1.0-1"
+    );
+    assert_eq!(rpm_query(&sb).as_deref(), Some("1.0-1"));
+
+    // With auto, a removal goes through the host's frontend.
+    let doc = package_doc(&sb, &format!("{{names: {NAME}, state: absent}}"));
+    let (code, record, _) = sb.run_json("apply", &doc, &[]);
+    assert_eq!(code, 0, "{record:#}");
+    assert_eq!(detail(only_resource(&record)), "dnf remove telnet-server");
+    assert_eq!(rpm_query(&sb), None);
 }

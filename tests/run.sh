@@ -16,7 +16,9 @@ done
 # Package tests (tests/packages.rs, tests/versions.rs): fake .debs built with
 # dpkg-deb, a local apt repository indexed by dpkg-scanpackages, the rpm CLI,
 # and C reference helpers linked against libdpkg and librpm.
-for tool in dpkg-deb:dpkg dpkg-scanpackages:dpkg-dev apt-get:apt rpm:rpm cc:gcc pkg-config:pkg-config; do
+# rpm enforcement through a frontend (tests/rpm_packages.rs): dnf and a
+# repository indexed by createrepo_c.
+for tool in dpkg-deb:dpkg dpkg-scanpackages:dpkg-dev apt-get:apt rpm:rpm cc:gcc pkg-config:pkg-config dnf:dnf createrepo_c:createrepo-c; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool##*:}")
 done
 # Packaging tests (tests/packaging.rs): lintian, readelf, systemd-analyze and
