@@ -10,13 +10,16 @@
 //! again after every change, so the result reports what the tools did, not
 //! what Rampart asked for. On rpm systems package files from `sources` go
 //! in with `rpm -U` (or the named frontend), and repositories are reached
-//! through dnf, yum or zypper, whichever the host has.
+//! through dnf, yum or zypper, whichever the host has. The tools of each
+//! kind of system live in `dpkg.rs` and `rpm.rs`.
 
 mod db;
+mod dpkg;
+mod rpm;
 mod sources;
 
 use std::cmp::Ordering;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,10 +30,8 @@ use super::{
     StepContext,
 };
 use crate::platform::apt::AptTarget;
-use crate::platform::pkg_tool;
-use crate::platform::rpm::{Frontend, RpmTarget};
+use crate::platform::rpm::RpmTarget;
 use crate::platform::version::Scheme;
-use crate::platform::Root;
 
 pub use db::{Installed, PackageDb};
 
@@ -216,245 +217,12 @@ impl Action for PackageAction {
     }
 }
 
-/// The tool that changes a dpkg root.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum DpkgTool {
-    Apt,
-    Dpkg,
-}
-
-/// The tool that changes an rpm root.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum RpmTool {
-    Rpm,
-    Frontend(Frontend),
-}
-
 impl Package {
-    fn spec(&self) -> String {
+    pub(super) fn spec(&self) -> String {
         match &self.arch {
             Some(a) => format!("{}:{a}", self.name),
             None => self.name.clone(),
         }
-    }
-
-    /// Picks apt or dpkg for a dpkg root, refusing managers of other systems.
-    fn dpkg_tool(&self, root: &Root) -> Result<DpkgTool, String> {
-        match self.how.manager.as_str() {
-            "apt" => Ok(DpkgTool::Apt),
-            "dpkg" => Ok(DpkgTool::Dpkg),
-            "auto" if root.join(Path::new("/etc/apt")).is_dir() && pkg_tool::runs("apt-get") => {
-                Ok(DpkgTool::Apt)
-            }
-            "auto" => Ok(DpkgTool::Dpkg),
-            other => Err(format!(
-                "manager '{other}' does not manage this root: it has a dpkg database \
-                 (use manager 'apt', 'dpkg' or 'auto')"
-            )),
-        }
-    }
-
-    /// Installs or upgrades on a dpkg root.
-    fn install_dpkg(
-        &self,
-        ctx: &StepContext,
-        target: &AptTarget,
-        scheme: Scheme,
-        instances: &[(String, String)],
-    ) -> Result<String, String> {
-        let tool = self.dpkg_tool(ctx.root)?;
-        if !self.how.sources.is_empty() {
-            let deb = self.pick_file(scheme, instances)?;
-            let done = match tool {
-                DpkgTool::Apt => target.install(&[deb.path.display().to_string()]),
-                DpkgTool::Dpkg => target.dpkg_install(std::slice::from_ref(&deb.path)),
-            };
-            done.map_err(|e| e.to_string())?;
-            let verb = if tool == DpkgTool::Apt {
-                "apt-get install"
-            } else {
-                "dpkg --install"
-            };
-            return Ok(format!("{verb} {} ({})", deb.path.display(), deb.version));
-        }
-        if tool == DpkgTool::Dpkg {
-            return Err(format!(
-                "dpkg cannot fetch {}: list package files in 'sources', or use manager 'apt'",
-                self.spec()
-            ));
-        }
-
-        // Ask apt what it would install before installing anything, so a
-        // repository that cannot satisfy the step changes nothing.
-        target.update().map_err(|e| e.to_string())?;
-        let candidate = target
-            .candidate(&self.spec())
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("no configured repository offers {}", self.spec()))?;
-        let spec = match &self.wanted {
-            Wanted::Exact(v) => format!("{}={v}", self.spec()),
-            Wanted::AtLeast(m) => {
-                if scheme.compare(&candidate, m).map_err(|e| e.to_string())? == Ordering::Less {
-                    return Err(format!(
-                        "the newest {} in the configured repositories is {candidate}, \
-                         older than minimumVersion {m}",
-                        self.spec()
-                    ));
-                }
-                self.spec()
-            }
-            _ => self.spec(),
-        };
-        target
-            .install(std::slice::from_ref(&spec))
-            .map_err(|e| e.to_string())?;
-        Ok(format!("apt-get install {spec}"))
-    }
-
-    fn remove_dpkg(
-        &self,
-        ctx: &StepContext,
-        target: &AptTarget,
-        purge: bool,
-    ) -> Result<String, String> {
-        let names = [self.spec()];
-        let (done, verb) = match self.dpkg_tool(ctx.root)? {
-            DpkgTool::Apt => (
-                target.remove(&names, purge),
-                if purge {
-                    "apt-get purge"
-                } else {
-                    "apt-get remove"
-                },
-            ),
-            DpkgTool::Dpkg => (
-                target.dpkg_remove(&names, purge),
-                if purge {
-                    "dpkg --purge"
-                } else {
-                    "dpkg --remove"
-                },
-            ),
-        };
-        done.map_err(|e| e.to_string())?;
-        Ok(format!("{verb} {}", self.spec()))
-    }
-}
-
-impl Package {
-    /// Picks rpm or a frontend for an rpm root, refusing dpkg's managers.
-    /// With `auto`, package files go in with rpm, and so does a removal on
-    /// a host without a frontend (removing needs no repository).
-    fn rpm_tool(&self) -> Result<RpmTool, String> {
-        let removing = matches!(self.wanted, Wanted::Absent { .. });
-        let frontend = match self.how.manager.as_str() {
-            "rpm" => return Ok(RpmTool::Rpm),
-            "dnf" => Frontend::Dnf,
-            "yum" => Frontend::Yum,
-            "zypper" => Frontend::Zypper,
-            "auto" if !self.how.sources.is_empty() => return Ok(RpmTool::Rpm),
-            "auto" if removing => {
-                return Ok(Frontend::detect().map_or(RpmTool::Rpm, RpmTool::Frontend))
-            }
-            "auto" => Frontend::detect().ok_or_else(|| {
-                format!(
-                    "no rpm frontend (dnf, yum, zypper) on this host to fetch {}: list \
-                     package files in 'sources', or install one",
-                    self.spec()
-                )
-            })?,
-            other => {
-                return Err(format!(
-                    "manager '{other}' does not manage this root: it has an rpm database \
-                     (use manager 'rpm', 'dnf', 'yum', 'zypper' or 'auto')"
-                ))
-            }
-        };
-        Ok(RpmTool::Frontend(frontend))
-    }
-
-    /// rpm names a package's architecture as `name.arch`.
-    fn rpm_spec(&self) -> String {
-        match &self.arch {
-            Some(a) => format!("{}.{a}", self.name),
-            None => self.name.clone(),
-        }
-    }
-
-    /// Installs, upgrades or downgrades on an rpm root. `instances` are the
-    /// installed (architecture, version) pairs.
-    fn install_rpm(
-        &self,
-        target: &RpmTarget,
-        instances: &[(String, String)],
-    ) -> Result<String, String> {
-        let tool = self.rpm_tool()?;
-        let installed = instances.first().map(|(_, v)| v.as_str());
-        let newer_installed = |want: &str| {
-            installed
-                .is_some_and(|have| Scheme::Rpm.compare(have, want).ok() == Some(Ordering::Greater))
-        };
-        if !self.how.sources.is_empty() {
-            let file = self.pick_file(Scheme::Rpm, instances)?;
-            let downgrade = newer_installed(&file.version);
-            let path = file.path.display().to_string();
-            let done = match tool {
-                RpmTool::Rpm => target.install_files(std::slice::from_ref(&file.path), downgrade),
-                RpmTool::Frontend(f) => {
-                    let verb = if downgrade { "downgrade" } else { "install" };
-                    target.frontend(f, verb, std::slice::from_ref(&path))
-                }
-            };
-            done.map_err(|e| e.to_string())?;
-            let verb = match tool {
-                RpmTool::Rpm if downgrade => "rpm -U --oldpackage".to_string(),
-                RpmTool::Rpm => "rpm -U".to_string(),
-                RpmTool::Frontend(f) => format!("{} install", f.tool()),
-            };
-            return Ok(format!("{verb} {path} ({})", file.version));
-        }
-        let RpmTool::Frontend(f) = tool else {
-            return Err(format!(
-                "rpm cannot fetch {}: list package files in 'sources', or use manager \
-                 'dnf', 'yum' or 'zypper'",
-                self.spec()
-            ));
-        };
-        let (verb, spec) = match (&self.wanted, installed) {
-            (Wanted::Exact(v), _) if newer_installed(v) => ("downgrade", self.versioned(f, v)),
-            (Wanted::Exact(v), Some(_)) => ("upgrade", self.versioned(f, v)),
-            (Wanted::Exact(v), None) => ("install", self.versioned(f, v)),
-            (_, Some(_)) => ("upgrade", self.rpm_spec()),
-            (_, None) => ("install", self.rpm_spec()),
-        };
-        target
-            .frontend(f, verb, std::slice::from_ref(&spec))
-            .map_err(|e| e.to_string())?;
-        Ok(format!("{} {verb} {spec}", f.tool()))
-    }
-
-    /// A package at an exact version in the frontend's syntax.
-    fn versioned(&self, f: Frontend, version: &str) -> String {
-        match f {
-            Frontend::Zypper => format!("{}={version}", self.rpm_spec()),
-            Frontend::Dnf | Frontend::Yum => match &self.arch {
-                Some(a) => format!("{}-{version}.{a}", self.name),
-                None => format!("{}-{version}", self.name),
-            },
-        }
-    }
-
-    fn remove_rpm(&self, target: &RpmTarget) -> Result<String, String> {
-        let names = [self.rpm_spec()];
-        let (done, verb) = match self.rpm_tool()? {
-            RpmTool::Rpm => (target.erase(&names), "rpm -e".to_string()),
-            RpmTool::Frontend(f) => (
-                target.frontend(f, "remove", &names),
-                format!("{} remove", f.tool()),
-            ),
-        };
-        done.map_err(|e| e.to_string())?;
-        Ok(format!("{verb} {}", names[0]))
     }
 }
 
