@@ -312,7 +312,7 @@ pub fn main() -> ExitCode {
         Command::GenerateAssets(args) => generate_cmd::run(args),
         Command::Documents => {
             for (name, about, _) in crate::documents::builtin::DOCUMENTS {
-                println!("{name:<24} {about}");
+                println!("{name:<26} {about}");
             }
             exit::OK
         }
