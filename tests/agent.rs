@@ -397,8 +397,12 @@ fn associations_from_state_manager_run_fake_server() {
 
     // Reloading the drop-ins (a new file, then SIGHUP) keeps the State
     // Manager association and its record: it is not run again as new.
+    // The result reaches the spool before the agent records the run in its
+    // state file (regression: reading the state at once raced that write).
+    wait_for("the run's record in the state", &sb, || {
+        agent.state()["associations"]["fromStateManager"]["lastRun"].is_string()
+    });
     let last_run = agent.state()["associations"]["fromStateManager"]["lastRun"].clone();
-    assert!(last_run.is_string(), "{}", agent.state());
     let doc = file_doc(&sb);
     dropin(
         &agent.config_dir,
