@@ -472,6 +472,18 @@ fn deb_install_upgrade_remove_and_purge_keep_config_and_state_as_promised() {
 }
 
 /// The ExecStart= of the packaged unit.
+/// The .deb unpacked into `<work>/root`, and its systemd unit's text.
+fn unpacked_deb() -> (tempfile::TempDir, PathBuf, String) {
+    let work = tempfile::tempdir().unwrap();
+    let root = work.path().join("root");
+    run(Command::new("dpkg-deb")
+        .arg("-x")
+        .arg(&packages().deb)
+        .arg(&root));
+    let unit = fs::read_to_string(root.join("lib/systemd/system/rampart.service")).unwrap();
+    (work, root, unit)
+}
+
 fn exec_start(unit: &str) -> Vec<String> {
     let line = unit
         .lines()
@@ -482,13 +494,7 @@ fn exec_start(unit: &str) -> Vec<String> {
 
 #[test]
 fn the_installed_units_command_line_signals_ready_and_stops_on_sigterm() {
-    let work = tempfile::tempdir().unwrap();
-    let root = work.path().join("root");
-    run(Command::new("dpkg-deb")
-        .arg("-x")
-        .arg(&packages().deb)
-        .arg(&root));
-    let unit = fs::read_to_string(root.join("lib/systemd/system/rampart.service")).unwrap();
+    let (work, root, unit) = unpacked_deb();
     assert!(
         unit.contains("\nType=notify\n") && unit.contains("\nRestartPreventExitStatus=2\n"),
         "{unit}"
@@ -561,13 +567,7 @@ fn systemd_accepts_the_unit() {
     // points at the packaged binary where it was unpacked, not /usr/bin.
     // (systemd-analyze only warns about an unknown value, so any line that
     // names the unit fails the test.)
-    let work = tempfile::tempdir().unwrap();
-    let root = work.path().join("root");
-    run(Command::new("dpkg-deb")
-        .arg("-x")
-        .arg(&packages().deb)
-        .arg(&root));
-    let unit = fs::read_to_string(root.join("lib/systemd/system/rampart.service")).unwrap();
+    let (work, root, unit) = unpacked_deb();
     let bin = root.join("usr/bin/rampart");
     let checked = work.path().join("rampart.service");
     fs::write(

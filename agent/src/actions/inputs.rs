@@ -94,6 +94,29 @@ impl<'a> Inputs<'a> {
         text.into()
     }
 
+    /// An optional whole number in `range`, given as a number or its text
+    /// (SSM parameters substitute as strings). Anything else is reported
+    /// with the range, and reads as absent.
+    pub fn whole_number(&self, key: &str, range: std::ops::RangeInclusive<u64>) -> Option<u64> {
+        let v = self.get(key)?;
+        let n = match v {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        };
+        match n {
+            Some(n) if range.contains(&n) => Some(n),
+            _ => {
+                self.problem(format_args!(
+                    "input '{key}' must be a whole number from {} to {}, got {v}",
+                    range.start(),
+                    range.end()
+                ));
+                None
+            }
+        }
+    }
+
     pub fn bool(&self, key: &str) -> Option<bool> {
         match self.get(key)? {
             Value::Bool(b) => Some(*b),

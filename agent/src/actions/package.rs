@@ -170,7 +170,7 @@ pub(super) fn exact_match(scheme: Scheme, have: &str, want: &str) -> Result<bool
     scheme
         .compare(have, want)
         .map(|o| o == Ordering::Equal)
-        .map_err(|e| format!("cannot compare installed {have} with version {want}: {e}"))
+        .map_err(|e| format!("cannot compare {have} with version {want}: {e}"))
 }
 
 /// A version must be valid for the named manager's rules; with `auto` the
@@ -190,24 +190,10 @@ pub(super) fn check_version(manager: &str, v: &str) -> Result<(), String> {
 }
 
 pub(super) fn lock_timeout(i: &Inputs) -> Duration {
-    let Some(v) = i.get("lockTimeoutSeconds") else {
-        return Duration::from_secs(DEFAULT_LOCK_TIMEOUT_SECS);
-    };
-    let secs = match v {
-        Value::Number(n) => n.as_u64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    };
-    match secs {
-        Some(s) if s <= MAX_LOCK_TIMEOUT_SECS => Duration::from_secs(s),
-        _ => {
-            i.problem(format_args!(
-                "input 'lockTimeoutSeconds' must be a whole number from 0 to \
-                 {MAX_LOCK_TIMEOUT_SECS}, got {v}"
-            ));
-            Duration::from_secs(DEFAULT_LOCK_TIMEOUT_SECS)
-        }
-    }
+    Duration::from_secs(
+        i.whole_number("lockTimeoutSeconds", 0..=MAX_LOCK_TIMEOUT_SECS)
+            .unwrap_or(DEFAULT_LOCK_TIMEOUT_SECS),
+    )
 }
 
 impl Action for PackageAction {

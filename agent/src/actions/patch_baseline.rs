@@ -109,23 +109,7 @@ impl PatchBaselineAction {
                 "input 'minimumVersions' must be a mapping of package name to version, got {other}"
             )),
         }
-        let approve_after_days = match i.get("approveAfterDays") {
-            None => None,
-            Some(v) => {
-                let days = match v {
-                    Value::Number(n) => n.as_u64(),
-                    Value::String(s) => s.trim().parse().ok(),
-                    _ => None,
-                };
-                if days.is_none_or(|d| d > MAX_APPROVE_AFTER_DAYS) {
-                    i.problem(format_args!(
-                        "input 'approveAfterDays' must be a whole number from 0 to \
-                         {MAX_APPROVE_AFTER_DAYS}, got {v}"
-                    ));
-                }
-                days
-            }
-        };
+        let approve_after_days = i.whole_number("approveAfterDays", 0..=MAX_APPROVE_AFTER_DAYS);
         for name in rejected.iter().filter(|n| minimums.contains_key(*n)) {
             i.problem(format_args!(
                 "package '{name}' is in both rejectedPatches and minimumVersions; a minimum \
@@ -528,7 +512,6 @@ mod tests {
             installed: "1".into(),
             candidate: "2".into(),
             origins: origins.into(),
-            architecture: "all".into(),
         };
         let f = |p: &str, s: &str| ControlFields {
             priority: p.into(),

@@ -68,25 +68,9 @@ impl ShellAction {
             .string("workingDirectory")
             .filter(|d| !d.is_empty())
             .map(PathBuf::from);
-        let timeout = match i.get("timeoutSeconds") {
-            None => DEFAULT_TIMEOUT_SECS,
-            Some(v) => {
-                let secs = match v {
-                    Value::Number(n) => n.as_u64(),
-                    Value::String(s) => s.trim().parse().ok(),
-                    _ => None,
-                };
-                match secs {
-                    Some(s) if (MIN_TIMEOUT_SECS..=MAX_TIMEOUT_SECS).contains(&s) => s,
-                    _ => {
-                        i.problem(format_args!(
-                            "input 'timeoutSeconds' must be a whole number from {MIN_TIMEOUT_SECS} to {MAX_TIMEOUT_SECS}, got {v}"
-                        ));
-                        DEFAULT_TIMEOUT_SECS
-                    }
-                }
-            }
-        };
+        let timeout = i
+            .whole_number("timeoutSeconds", MIN_TIMEOUT_SECS..=MAX_TIMEOUT_SECS)
+            .unwrap_or(DEFAULT_TIMEOUT_SECS);
         let mut env = Vec::new();
         let mut secure_env = Vec::new();
         match i.get("environment") {

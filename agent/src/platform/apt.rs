@@ -48,7 +48,6 @@ pub struct Upgrade {
     /// The candidate's archives, as apt labels them
     /// (`Debian-Security:12/stable-security`, comma-separated).
     pub origins: String,
-    pub architecture: String,
     /// apt will not install it in a full upgrade: held (`apt-mark hold`),
     /// or it needs changes apt refuses to make on its own.
     pub kept_back: bool,
@@ -107,6 +106,15 @@ impl AptTarget<'_> {
         cmd
     }
 
+    /// `apt-cache` reading the root's lists and status.
+    fn apt_cache(&self) -> Command {
+        let mut cmd = pkg_tool::command("apt-cache");
+        if !self.root.is_host() {
+            cmd.arg(format!("-oDir={}", self.root.dir().display()));
+        }
+        cmd
+    }
+
     fn dpkg(&self) -> Command {
         let mut cmd = pkg_tool::command("dpkg");
         cmd.args(["--force-confdef", "--force-confold"]);
@@ -119,10 +127,7 @@ impl AptTarget<'_> {
     /// The version apt would install for `name` (`apt-cache policy`), or
     /// `None` when no configured repository offers it.
     pub fn candidate(&self, name: &str) -> Result<Option<String>, AptError> {
-        let mut cmd = pkg_tool::command("apt-cache");
-        if !self.root.is_host() {
-            cmd.arg(format!("-oDir={}", self.root.dir().display()));
-        }
+        let mut cmd = self.apt_cache();
         cmd.args(["policy", "--", name]);
         let out = run(cmd, "apt-cache")?;
         Ok(out
@@ -164,10 +169,7 @@ impl AptTarget<'_> {
                 .filter(|u| kept.contains(&u.spec))
                 .collect(),
             Err(_) => {
-                let mut cmd = pkg_tool::command("apt-cache");
-                if !self.root.is_host() {
-                    cmd.arg(format!("-oDir={}", self.root.dir().display()));
-                }
+                let mut cmd = self.apt_cache();
                 cmd.arg("policy").arg("--").args(&kept);
                 parse_policy(&run(cmd, "apt-cache")?)
             }
@@ -200,10 +202,7 @@ impl AptTarget<'_> {
         if specs.is_empty() {
             return Ok(HashMap::new());
         }
-        let mut cmd = pkg_tool::command("apt-cache");
-        if !self.root.is_host() {
-            cmd.arg(format!("-oDir={}", self.root.dir().display()));
-        }
+        let mut cmd = self.apt_cache();
         cmd.arg("show").arg("--").args(specs);
         Ok(parse_stanzas(&run(cmd, "apt-cache")?))
     }
@@ -297,10 +296,11 @@ fn parse_simulation(text: &str) -> Vec<Upgrade> {
             let inner = rest.trim_start().strip_prefix('(')?;
             let inner = &inner[..inner.rfind(')')?];
             let (candidate, rest) = inner.split_once(' ').unwrap_or((inner, ""));
-            let (origins, arch) = match rest.rfind(" [") {
-                Some(i) => (&rest[..i], rest[i + 2..].trim_end_matches(']')),
-                None if rest.starts_with('[') => ("", rest.trim_matches(['[', ']'])),
-                None => (rest, ""),
+            // The trailing `[arch]` is dropped: a foreign one is in the name.
+            let origins = match rest.rfind(" [") {
+                Some(i) => &rest[..i],
+                None if rest.starts_with('[') => "",
+                None => rest,
             };
             let base = name.split_once(':').map_or(name, |(n, _)| n);
             Some(Upgrade {
@@ -309,7 +309,6 @@ fn parse_simulation(text: &str) -> Vec<Upgrade> {
                 installed: installed.to_string(),
                 candidate: candidate.to_string(),
                 origins: origins.trim().to_string(),
-                architecture: arch.to_string(),
                 kept_back: false,
             })
         })
@@ -368,7 +367,6 @@ fn parse_policy(text: &str) -> Vec<Upgrade> {
                     installed: installed.clone(),
                     candidate: candidate.to_string(),
                     origins: String::new(),
-                    architecture: String::new(),
                     kept_back: true,
                 });
             }
@@ -449,13 +447,11 @@ mod tests {
         assert_eq!(u[0].spec, "libc6");
         assert_eq!(u[0].installed, "2.36-9+deb12u3");
         assert_eq!(u[0].candidate, "2.36-9+deb12u4");
-        assert_eq!(u[0].architecture, "amd64");
         assert!(u[0].from_security_archive());
         assert_eq!(
             u[1].origins,
             "Debian:12.11/stable, Debian:12-updates/stable-updates"
         );
-        assert_eq!(u[1].architecture, "all");
         assert!(!u[1].from_security_archive());
     }
 
