@@ -10,87 +10,21 @@
 mod common;
 
 use std::fs;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{detail, only_resource, package_doc, Sandbox};
+use common::rpms::{build_rpm, dnf_repository, rpm, rpm_install, rpm_query, rpm_root};
+use common::{detail, only_resource, package_doc};
 
 const NAME: &str = "telnet-server";
-
-/// `rpm` on the root's database at `/var/lib/rpm`, as on RHEL and Amazon
-/// Linux (Debian's own rpm would otherwise use `~/.rpmdb`).
-fn rpm(sb: &Sandbox) -> Command {
-    let mut cmd = Command::new("rpm");
-    cmd.arg("--root")
-        .arg(sb.root())
-        .args(["--dbpath", "/var/lib/rpm"]);
-    cmd
-}
-
-/// A root with an empty rpm database.
-fn rpm_root() -> Sandbox {
-    let sb = Sandbox::new();
-    fs::create_dir_all(sb.host("/var/lib/rpm")).unwrap();
-    let out = rpm(&sb).arg("--initdb").output().expect("rpm is installed");
-    assert!(out.status.success(), "rpm --initdb: {out:?}");
-    sb
-}
-
-/// Builds `NAME-VERSION-1.noarch.rpm` into `dir` with rpmbuild.
-fn build_rpm(dir: &Path, version: &str) -> PathBuf {
-    let top = tempfile::tempdir().unwrap();
-    let spec = top.path().join("p.spec");
-    fs::write(
-        &spec,
-        format!(
-            "Name: {NAME}\nVersion: {version}\nRelease: 1\nSummary: fake package for Rampart's tests\n\
-             License: MIT\nBuildArch: noarch\n%description\nfake\n%install\n\
-             mkdir -p %{{buildroot}}/usr/share/fake\n\
-             echo {version} > %{{buildroot}}/usr/share/fake/{NAME}\n\
-             %files\n/usr/share/fake/{NAME}\n"
-        ),
-    )
-    .unwrap();
-    let out = Command::new("rpmbuild")
-        .arg("-bb")
-        .arg("--define")
-        .arg(format!("_topdir {}", top.path().display()))
-        .arg("--define")
-        .arg(format!("_rpmdir {}", dir.display()))
-        .arg("--define")
-        .arg("_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm")
-        .arg(&spec)
-        .output()
-        .expect("rpmbuild (Debian's rpm package) is installed");
-    assert!(out.status.success(), "rpmbuild: {out:?}");
-    dir.join(format!("{NAME}-{version}-1.noarch.rpm"))
-}
-
-fn rpm_install(sb: &Sandbox, file: &Path) {
-    let out = rpm(sb).arg("-i").arg(file).output().unwrap();
-    assert!(out.status.success(), "rpm -i: {out:?}");
-}
-
-/// The installed `version-release` as `rpm -q` reports it; `None` when rpm
-/// says the package is not installed.
-fn rpm_query(sb: &Sandbox) -> Option<String> {
-    let out = rpm(sb)
-        .args(["-q", "--qf", "%{VERSION}-%{RELEASE}", NAME])
-        .output()
-        .unwrap();
-    out.status
-        .success()
-        .then(|| String::from_utf8(out.stdout).unwrap())
-}
 
 #[test]
 fn minimum_version_upgrades_and_exact_version_downgrades_from_package_files() {
     let sb = rpm_root();
     let files = sb.dir.path().join("rpms");
-    let v1 = build_rpm(&files, "1.0");
-    build_rpm(&files, "1.1");
-    rpm_install(&sb, &v1);
+    let v1 = build_rpm(&files, NAME, "1.0");
+    build_rpm(&files, NAME, "1.1");
+    rpm_install(&sb, &[&v1]);
 
     let doc = package_doc(
         &sb,
@@ -108,7 +42,7 @@ fn minimum_version_upgrades_and_exact_version_downgrades_from_package_files() {
         "{r:#}"
     );
     assert_eq!(
-        rpm_query(&sb).as_deref(),
+        rpm_query(&sb, NAME).as_deref(),
         Some("1.0-1"),
         "check changed nothing"
     );
@@ -119,7 +53,7 @@ fn minimum_version_upgrades_and_exact_version_downgrades_from_package_files() {
     assert_eq!(r["compliance"], "Compliant", "{r:#}");
     assert_eq!(r["changed"], true);
     assert!(detail(r).contains("rpm -U"), "{r:#}");
-    assert_eq!(rpm_query(&sb).as_deref(), Some("1.1-1"));
+    assert_eq!(rpm_query(&sb, NAME).as_deref(), Some("1.1-1"));
     assert_eq!(
         fs::read_to_string(sb.host("/usr/share/fake/telnet-server")).unwrap(),
         "1.1\n"
@@ -137,14 +71,14 @@ fn minimum_version_upgrades_and_exact_version_downgrades_from_package_files() {
     assert_eq!(code, 0, "{record:#}");
     let r = only_resource(&record);
     assert!(detail(r).contains("rpm -U --oldpackage"), "{r:#}");
-    assert_eq!(rpm_query(&sb).as_deref(), Some("1.0-1"));
+    assert_eq!(rpm_query(&sb, NAME).as_deref(), Some("1.0-1"));
 }
 
 #[test]
 fn absent_erases_through_rpm() {
     let sb = rpm_root();
-    let v1 = build_rpm(&sb.dir.path().join("rpms"), "1.0");
-    rpm_install(&sb, &v1);
+    let v1 = build_rpm(&sb.dir.path().join("rpms"), NAME, "1.0");
+    rpm_install(&sb, &[&v1]);
     // manager: rpm, since with auto a host that has dnf (the test machines
     // do) removes through dnf.
     let doc = package_doc(
@@ -159,15 +93,15 @@ fn absent_erases_through_rpm() {
     assert_eq!(r["compliance"], "Compliant", "{r:#}");
     assert_eq!(r["changed"], true);
     assert!(detail(r).contains("rpm -e telnet-server"), "{r:#}");
-    assert_eq!(rpm_query(&sb), None);
+    assert_eq!(rpm_query(&sb, NAME), None);
     assert!(!sb.host("/usr/share/fake/telnet-server").exists());
 }
 
 #[test]
 fn without_package_files_or_with_a_dpkg_manager_nothing_changes_and_the_error_says_why() {
     let sb = rpm_root();
-    let v1 = build_rpm(&sb.dir.path().join("rpms"), "1.0");
-    rpm_install(&sb, &v1);
+    let v1 = build_rpm(&sb.dir.path().join("rpms"), NAME, "1.0");
+    rpm_install(&sb, &[&v1]);
 
     let doc = package_doc(
         &sb,
@@ -192,14 +126,18 @@ fn without_package_files_or_with_a_dpkg_manager_nothing_changes_and_the_error_sa
         detail(only_resource(&record)).contains("it has an rpm database"),
         "{record:#}"
     );
-    assert_eq!(rpm_query(&sb).as_deref(), Some("1.0-1"), "nothing changed");
+    assert_eq!(
+        rpm_query(&sb, NAME).as_deref(),
+        Some("1.0-1"),
+        "nothing changed"
+    );
 }
 
 #[test]
 fn a_held_rpm_lock_is_waited_for_then_reported_with_its_holder() {
     let sb = rpm_root();
-    let v1 = build_rpm(&sb.dir.path().join("rpms"), "1.0");
-    rpm_install(&sb, &v1);
+    let v1 = build_rpm(&sb.dir.path().join("rpms"), NAME, "1.0");
+    rpm_install(&sb, &[&v1]);
 
     // Another process holds rpm's transaction lock the way rpm does (a
     // POSIX record lock, which Python's fcntl.lockf takes).
@@ -237,15 +175,19 @@ fn a_held_rpm_lock_is_waited_for_then_reported_with_its_holder() {
         detail(r).contains(&format!("is held by process {}", holder.id())),
         "{r:#}"
     );
-    assert_eq!(rpm_query(&sb).as_deref(), Some("1.0-1"), "nothing changed");
+    assert_eq!(
+        rpm_query(&sb, NAME).as_deref(),
+        Some("1.0-1"),
+        "nothing changed"
+    );
 }
 
 #[test]
 fn a_version_without_release_means_every_release_as_rpm_reads_it() {
     let sb = rpm_root();
     let files = sb.dir.path().join("rpms");
-    let v1 = build_rpm(&files, "1.0");
-    rpm_install(&sb, &v1);
+    let v1 = build_rpm(&files, NAME, "1.0");
+    rpm_install(&sb, &[&v1]);
     // `rpm -q telnet-server-1.0` finds 1.0-1: the same rule, from rpm itself.
     let q = rpm(&sb).args(["-q", "telnet-server-1.0"]).output().unwrap();
     assert!(q.status.success(), "{q:?}");
@@ -261,7 +203,7 @@ fn a_file_that_is_no_rpm_is_refused_not_read_as_a_manifest() {
     // rpm -U reads any non-package file as a list of packages to install.
     let sb = rpm_root();
     let files = sb.dir.path().join("rpms");
-    build_rpm(&files, "1.1");
+    build_rpm(&files, NAME, "1.1");
     fs::write(files.join("zz-list.rpm"), "/tmp/elsewhere/evil.rpm\n").unwrap();
     let doc = package_doc(
         &sb,
@@ -276,41 +218,16 @@ fn a_file_that_is_no_rpm_is_refused_not_read_as_a_manifest() {
         detail(r).contains("zz-list.rpm is not a readable .rpm package: it does not start with an rpm package header"),
         "{r:#}"
     );
-    assert_eq!(rpm_query(&sb), None, "nothing was installed");
-}
-
-/// A dnf repository of `files` (createrepo_c), configured in the root's
-/// `/etc/yum.repos.d`, where `dnf --installroot` reads it.
-///
-/// Debian's librpm keeps its database in `~/.rpmdb`, so dnf on a Debian
-/// host would open `ROOT/root/.rpmdb`; a RHEL or Amazon Linux host's dnf
-/// opens `ROOT/var/lib/rpm`, the database Rampart reads. The link makes the
-/// Debian test machine's dnf behave as a RHEL host's does.
-fn dnf_repository(sb: &Sandbox, files: &Path) {
-    let out = Command::new("createrepo_c")
-        .arg("-q")
-        .arg(files)
-        .output()
-        .expect("createrepo_c (Debian's createrepo-c) is installed");
-    assert!(out.status.success(), "createrepo_c: {out:?}");
-    sb.put(
-        "/etc/yum.repos.d/local.repo",
-        &format!(
-            "[local]\nname=local\nbaseurl=file://{}\ngpgcheck=0\nenabled=1\n",
-            files.display()
-        ),
-    );
-    fs::create_dir_all(sb.host("/root")).unwrap();
-    std::os::unix::fs::symlink("../var/lib/rpm", sb.host("/root/.rpmdb")).unwrap();
+    assert_eq!(rpm_query(&sb, NAME), None, "nothing was installed");
 }
 
 #[test]
 fn repositories_are_reached_through_dnf_for_minimum_exact_and_absent() {
     let sb = rpm_root();
     let files = sb.dir.path().join("repo");
-    let v1 = build_rpm(&files, "1.0");
-    build_rpm(&files, "1.1");
-    rpm_install(&sb, &v1);
+    let v1 = build_rpm(&files, NAME, "1.0");
+    build_rpm(&files, NAME, "1.1");
+    rpm_install(&sb, &[&v1]);
     dnf_repository(&sb, &files);
 
     let doc = package_doc(
@@ -320,7 +237,7 @@ fn repositories_are_reached_through_dnf_for_minimum_exact_and_absent() {
     let (code, record, _) = sb.run_json("apply", &doc, &[]);
     assert_eq!(code, 0, "{record:#}");
     assert_eq!(detail(only_resource(&record)), "dnf upgrade telnet-server");
-    assert_eq!(rpm_query(&sb).as_deref(), Some("1.1-1"));
+    assert_eq!(rpm_query(&sb, NAME).as_deref(), Some("1.1-1"));
 
     let doc = package_doc(
         &sb,
@@ -332,12 +249,12 @@ fn repositories_are_reached_through_dnf_for_minimum_exact_and_absent() {
         detail(only_resource(&record)),
         "dnf downgrade telnet-server-1.0-1"
     );
-    assert_eq!(rpm_query(&sb).as_deref(), Some("1.0-1"));
+    assert_eq!(rpm_query(&sb, NAME).as_deref(), Some("1.0-1"));
 
     // With auto, a removal goes through the host's frontend.
     let doc = package_doc(&sb, &format!("{{names: {NAME}, state: absent}}"));
     let (code, record, _) = sb.run_json("apply", &doc, &[]);
     assert_eq!(code, 0, "{record:#}");
     assert_eq!(detail(only_resource(&record)), "dnf remove telnet-server");
-    assert_eq!(rpm_query(&sb), None);
+    assert_eq!(rpm_query(&sb, NAME), None);
 }

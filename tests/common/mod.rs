@@ -111,6 +111,7 @@ pub fn step<'a>(record: &'a serde_json::Value, name: &str) -> &'a serde_json::Va
 }
 pub mod aws;
 pub mod debs;
+pub mod rpms;
 
 /// A document of one `rampart:package` step named `pkg` with `inputs`
 /// (a YAML flow mapping).

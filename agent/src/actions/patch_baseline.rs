@@ -2,39 +2,48 @@
 //! Which approved updates are missing (`Scan`), and installing them
 //! (`Install`), with a per-package result for each update found.
 //!
-//! Approval follows Patch Manager's rules for Debian and Ubuntu: filters on
-//! the candidate's `Priority` and `Section`, an explicit approved list, a
-//! rejected list that always wins, and, Rampart's own, `minimumVersions`
-//! (a fixed CVE's version, approved whatever the filters say). Packages on
-//! dpkg systems carry no release date, so `approveAfterDays` is refused
-//! there, as Patch Manager does. The updates are what a full upgrade would
-//! install (`apt-get -s dist-upgrade`); their fields come from
-//! `apt-cache show`. rpm systems are not covered yet (docs/limitations.md).
+//! The updates and what is known of them come from the system's package
+//! manager ([`apt`] on Debian and Ubuntu, [`dnf`] on RHEL-like systems);
+//! approval is the same for both. Patch Manager's rules apply: filters on
+//! what the distribution records (a Debian candidate's `Priority` and
+//! `Section`; an rpm update's advisories, with their classification,
+//! severity and date), an explicit approved list, a rejected list that
+//! always wins, and, Rampart's own, `minimumVersions` (a fixed CVE's
+//! version, approved whatever the filters say). Debian packages carry no
+//! release date, so `approveAfterDays` is refused there, as Patch Manager
+//! does.
 
+mod apt;
+mod dnf;
 mod install;
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::package::{check_version, lock_timeout};
+use super::package::{check_version, lock_timeout, Installed};
 use super::{declarative_outcome, Action, ActionOutcome, Flow, Inputs, Mode, StepContext};
 use crate::output::{Compliance, ResourceResult, StepStatus};
-use crate::platform::apt::{AptTarget, ControlFields, Upgrade};
+use crate::platform::apt::AptTarget;
+use crate::platform::dnf::Advisory;
+use crate::platform::rpm::RpmTarget;
 use crate::platform::version::Scheme;
 
 /// Largest `approveAfterDays` Patch Manager accepts.
 const MAX_APPROVE_AFTER_DAYS: u64 = 360;
 
-/// Where Debian and Ubuntu packages ask for a reboot (update-notifier's
-/// convention, written by kernel, libc and similar packages).
-const REBOOT_FLAGS: [&str; 2] = ["/run/reboot-required", "/var/run/reboot-required"];
-
 /// The exit code SSM reads as "reboot, then run this step again".
 const EXIT_REBOOT: i32 = 194;
+
+/// Patch Manager's classifications of rpm advisories, as dnf names their
+/// types (lowercase).
+const CLASSIFICATIONS: [&str; 4] = ["security", "bugfix", "enhancement", "newpackage"];
+
+/// Severities of rpm advisories: Red Hat's, and Amazon Linux's `Medium`.
+const SEVERITIES: [&str; 5] = ["critical", "important", "moderate", "medium", "low"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Operation {
@@ -46,15 +55,20 @@ enum Operation {
 pub struct PatchBaselineAction {
     operation: Operation,
     reboot_if_needed: bool,
-    /// Lowercase; empty approves every priority.
+    /// Lowercase; empty approves every priority (dpkg only).
     priorities: Vec<String>,
-    /// Lowercase; empty approves every section.
+    /// Lowercase; empty approves every section (dpkg only).
     sections: Vec<String>,
+    /// Lowercase; empty approves every classification (rpm only).
+    classifications: Vec<String>,
+    /// Lowercase; empty approves every severity (rpm only).
+    severities: Vec<String>,
     security_only: bool,
     approved: BTreeSet<String>,
     rejected: BTreeSet<String>,
     minimums: BTreeMap<String, String>,
-    approve_after_days: Option<u64>,
+    /// 0 when every update is approved as soon as it is out.
+    approve_after_days: u64,
     lock_timeout: Duration,
 }
 
@@ -70,15 +84,28 @@ impl PatchBaselineAction {
             &["RebootIfNeeded", "NoReboot"],
             "RebootIfNeeded",
         );
-        let lower = |key: &str| -> Vec<String> {
-            i.string_list(key)
+        let lower = |key: &str, allowed: &[&str]| -> Vec<String> {
+            let values: Vec<String> = i
+                .string_list(key)
                 .unwrap_or_default()
                 .into_iter()
                 .map(|s| s.trim().to_ascii_lowercase())
-                .collect()
+                .collect();
+            for v in values
+                .iter()
+                .filter(|v| !allowed.is_empty() && !allowed.contains(&v.as_str()))
+            {
+                i.problem(format_args!(
+                    "input '{key}' has unknown value '{v}' (use {})",
+                    allowed.join(", ")
+                ));
+            }
+            values
         };
-        let priorities = lower("priorities");
-        let sections = lower("sections");
+        let priorities = lower("priorities", &[]);
+        let sections = lower("sections", &[]);
+        let classifications = lower("classifications", &CLASSIFICATIONS);
+        let severities = lower("severities", &SEVERITIES);
         let security_only = i.bool("securityOnly").unwrap_or(false);
         let names = |key: &str| -> BTreeSet<String> {
             i.string_list(key).unwrap_or_default().into_iter().collect()
@@ -91,7 +118,9 @@ impl PatchBaselineAction {
             Some(Value::Object(map)) => {
                 for (name, v) in map {
                     match v.as_str() {
-                        Some(v) => match check_version("dpkg", v) {
+                        // Either system's syntax: which one applies is
+                        // known when the step runs.
+                        Some(v) => match check_version("auto", v) {
                             Ok(()) => {
                                 minimums.insert(name.clone(), v.to_string());
                             }
@@ -109,7 +138,9 @@ impl PatchBaselineAction {
                 "input 'minimumVersions' must be a mapping of package name to version, got {other}"
             )),
         }
-        let approve_after_days = i.whole_number("approveAfterDays", 0..=MAX_APPROVE_AFTER_DAYS);
+        let approve_after_days = i
+            .whole_number("approveAfterDays", 0..=MAX_APPROVE_AFTER_DAYS)
+            .unwrap_or(0);
         for name in rejected.iter().filter(|n| minimums.contains_key(*n)) {
             i.problem(format_args!(
                 "package '{name}' is in both rejectedPatches and minimumVersions; a minimum \
@@ -123,6 +154,8 @@ impl PatchBaselineAction {
             reboot_if_needed: reboot == "RebootIfNeeded",
             priorities,
             sections,
+            classifications,
+            severities,
             security_only,
             approved,
             rejected,
@@ -132,21 +165,81 @@ impl PatchBaselineAction {
         })
     }
 
-    /// Whether the baseline's rules approve an update (the rejected list
-    /// and minimum versions are applied by the caller).
-    fn rules_approve(&self, u: &Upgrade, f: &ControlFields) -> bool {
-        if listed(&self.approved, u) {
+    /// The inputs that mean nothing on this system, refused rather than
+    /// silently ignored: a filter that cannot match would approve nothing,
+    /// or everything.
+    fn check_fits(&self, scheme: Scheme) -> Result<(), String> {
+        match scheme {
+            Scheme::Dpkg => {
+                if self.approve_after_days > 0 {
+                    return Err(
+                        "approveAfterDays is not supported on Debian and Ubuntu: their packages \
+                         carry no release date (Patch Manager refuses it there too); approve by \
+                         priorities, sections or securityOnly instead"
+                            .into(),
+                    );
+                }
+                if !self.classifications.is_empty() || !self.severities.is_empty() {
+                    return Err("classifications and severities come from rpm advisories \
+                                (updateinfo); Debian and Ubuntu have none: use priorities, \
+                                sections or securityOnly"
+                        .into());
+                }
+            }
+            Scheme::Rpm => {
+                if !self.priorities.is_empty() || !self.sections.is_empty() {
+                    return Err("priorities and sections are Debian package fields; on rpm \
+                                systems approve by classifications, severities or securityOnly"
+                        .into());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the baseline's rules approve an update (the rejected list,
+    /// minimum versions and release dates are applied by the caller).
+    fn rules_approve(&self, o: &Offer) -> bool {
+        if listed(&self.approved, o) {
             return true;
         }
-        let priority = f.priority.to_ascii_lowercase();
-        let section = f.section.to_ascii_lowercase();
-        // "non-free/net" is in section "net" too, as Debian's archive areas
-        // prefix sections.
-        let short = section.rsplit('/').next().unwrap_or_default();
-        (self.priorities.is_empty() || self.priorities.contains(&priority))
-            && (self.sections.is_empty()
-                || self.sections.iter().any(|s| *s == section || s == short))
-            && (!self.security_only || u.from_security_archive())
+        match &o.facts {
+            Facts::Apt {
+                priority,
+                section,
+                security,
+                ..
+            } => {
+                let priority = priority.to_ascii_lowercase();
+                let section = section.to_ascii_lowercase();
+                // "non-free/net" is in section "net" too, as Debian's
+                // archive areas prefix sections.
+                let short = section.rsplit('/').next().unwrap_or_default();
+                (self.priorities.is_empty() || self.priorities.contains(&priority))
+                    && (self.sections.is_empty()
+                        || self.sections.iter().any(|s| *s == section || s == short))
+                    && (!self.security_only || *security)
+            }
+            Facts::Dnf { advisories, .. } => {
+                let kind = |a: &Advisory| a.kind.to_ascii_lowercase();
+                let security = |a: &&Advisory| kind(a) == "security";
+                (self.classifications.is_empty()
+                    || advisories
+                        .iter()
+                        .any(|a| self.classifications.contains(&kind(a))))
+                    && (self.severities.is_empty()
+                        || advisories
+                            .iter()
+                            .any(|a| self.severities.contains(&a.severity.to_ascii_lowercase())))
+                    && (!self.security_only || advisories.iter().any(|a| security(&a)))
+            }
+        }
+    }
+
+    /// When an update released at `released` is approved, if not yet.
+    fn approved_from(&self, released: DateTime<Utc>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let from = released + chrono::Duration::days(self.approve_after_days as i64);
+        (now < from).then_some(from)
     }
 }
 
@@ -195,9 +288,152 @@ fn resource(
     }
 }
 
+/// One update on offer, whichever package manager offers it.
+#[derive(Debug, Clone)]
+struct Offer {
+    /// The result's id: the name, with the architecture when it is needed
+    /// to tell instances apart (`name:arch` on dpkg, `name.arch` on rpm).
+    id: String,
+    name: String,
+    /// The installed instance, as [`Installed::version_of`] finds it.
+    lookup: String,
+    installed: String,
+    candidate: String,
+    /// What the package manager is told to install.
+    install_as: String,
+    /// Approved or not, the package manager will not install it (apt keeps
+    /// it back).
+    held: bool,
+    facts: Facts,
+}
+
+/// What the distribution records of an update, the baseline's filters'
+/// material.
+#[derive(Debug, Clone)]
+enum Facts {
+    Apt {
+        priority: String,
+        section: String,
+        /// The candidate comes from a security archive.
+        security: bool,
+        /// The candidate's archives, as apt labels them.
+        origins: String,
+    },
+    Dnf {
+        repo: String,
+        /// Every advisory shipping a version newer than the installed one,
+        /// up to the candidate.
+        advisories: Vec<Advisory>,
+        /// The candidate's build time, its date when no advisory covers it.
+        built: Option<DateTime<Utc>>,
+    },
+}
+
+impl Offer {
+    /// When the update came out: its newest advisory's date; for an rpm no
+    /// advisory covers, when it was built.
+    fn released(&self) -> Option<(DateTime<Utc>, &'static str)> {
+        match &self.facts {
+            Facts::Apt { .. } => None,
+            Facts::Dnf {
+                advisories, built, ..
+            } => advisories
+                .iter()
+                .filter_map(|a| a.updated)
+                .max()
+                .map(|t| (t, "advisory"))
+                .or_else(|| built.map(|t| (t, "build"))),
+        }
+    }
+
+    /// "installed 1.0-1, update 1.1-1 (priority important, section net,
+    /// from Debian-Security:12/stable-security)", or on rpm "installed 1.0-1,
+    /// update 1.1-1 (RHSA-2026:0001 security Important of 2026-11-20, from
+    /// baseos)".
+    fn describe(&self) -> String {
+        let or_none = |s: &str| {
+            if s.is_empty() {
+                "none".to_string()
+            } else {
+                s.to_string()
+            }
+        };
+        let about = match &self.facts {
+            Facts::Apt {
+                priority,
+                section,
+                origins,
+                ..
+            } => format!(
+                "priority {}, section {}, from {}",
+                or_none(priority),
+                or_none(section),
+                or_none(origins)
+            ),
+            Facts::Dnf {
+                repo, advisories, ..
+            } => {
+                let mut ids: Vec<String> = advisories
+                    .iter()
+                    .map(|a| {
+                        let mut d = format!("{} {}", a.id, a.kind);
+                        if !a.severity.is_empty() {
+                            d.push_str(&format!(" {}", a.severity));
+                        }
+                        if let Some(t) = a.updated {
+                            d.push_str(&format!(" of {}", t.format("%Y-%m-%d")));
+                        }
+                        d
+                    })
+                    .collect();
+                ids.dedup();
+                if ids.is_empty() {
+                    ids.push("no advisory".into());
+                }
+                format!("{}, from {}", ids.join(", "), or_none(repo))
+            }
+        };
+        format!(
+            "installed {}, update {} ({about})",
+            self.installed, self.candidate
+        )
+    }
+}
+
+/// Where the updates come from: the package manager of the root's system.
+enum Source<'a> {
+    Apt(AptTarget<'a>),
+    Dnf(RpmTarget<'a>),
+}
+
+impl Source<'_> {
+    fn name(&self) -> &'static str {
+        match self {
+            Source::Apt(_) => "apt",
+            Source::Dnf(_) => "dnf",
+        }
+    }
+
+    /// The command that installs updates.
+    fn tool(&self) -> &'static str {
+        match self {
+            Source::Apt(_) => "apt-get",
+            Source::Dnf(_) => "dnf",
+        }
+    }
+
+    /// What the version on offer is, for messages.
+    fn candidate(&self) -> &'static str {
+        match self {
+            Source::Apt(_) => "apt's candidate (after pins)",
+            Source::Dnf(_) => "the newest version dnf offers",
+        }
+    }
+}
+
 /// An update the baseline wants installed.
 struct Missing {
-    upgrade: Upgrade,
+    offer: Offer,
     why: String,
 }
 
@@ -209,74 +445,42 @@ impl PatchBaselineAction {
         scan: bool,
     ) -> Result<(Vec<ResourceResult>, Option<String>), String> {
         let db = ctx.packages.get(ctx.root)?;
-        if db.scheme != Scheme::Dpkg {
-            return Err(
-                "rampart:patchBaseline runs on dpkg systems (Debian, Ubuntu) only so \
-                 far; on rpm systems use rampart:package with minimumVersion"
-                    .into(),
-            );
-        }
-        if self.approve_after_days.is_some() {
-            return Err(
-                "approveAfterDays is not supported on Debian and Ubuntu: their packages \
-                 carry no release date (Patch Manager refuses it there too); approve by \
-                 priorities, sections or securityOnly instead"
-                    .into(),
-            );
-        }
-        let target = AptTarget {
-            root: ctx.root,
-            lock_timeout: self.lock_timeout,
+        self.check_fits(db.scheme)?;
+        let source = match db.scheme {
+            Scheme::Dpkg => Source::Apt(AptTarget {
+                root: ctx.root,
+                lock_timeout: self.lock_timeout,
+            }),
+            Scheme::Rpm => Source::Dnf(RpmTarget {
+                root: ctx.root,
+                lock_timeout: self.lock_timeout,
+            }),
         };
-        let lists = ctx.root.join(Path::new("/var/lib/apt/lists"));
-
-        // Check mode changes nothing, not even apt's list cache: it judges
-        // by the lists as the last `apt-get update` left them.
-        let lists_note = if ctx.mode == Mode::Apply {
-            target.update().map_err(|e| e.to_string())?;
-            String::new()
-        } else {
-            format!("; {}", lists_age(&lists))
+        // Check mode changes nothing, not even the package manager's
+        // metadata: it judges by what the last refresh left.
+        let (offers, note) = match &source {
+            Source::Apt(t) => apt::offers(ctx, t)?,
+            Source::Dnf(t) => dnf::offers(ctx, t, &db)?,
         };
-        if !target.has_lists() {
-            return Err(format!(
-                "no package lists under {}: {}",
-                lists.display(),
-                if ctx.mode == Mode::Apply {
-                    "the root's apt sources gave none; check its /etc/apt/sources.list"
-                } else {
-                    "run apt-get update first (check mode does not), or check the apt sources"
-                }
-            ));
-        }
-        let upgrades = target.upgrades().map_err(|e| e.to_string())?;
-        let specs: Vec<String> = upgrades
-            .iter()
-            .map(|u| format!("{}={}", u.spec, u.candidate))
-            .collect();
-        let fields = target.control_fields(&specs).map_err(|e| e.to_string())?;
 
+        let now = Utc::now();
         let mut results = Vec::new();
         let mut missing = Vec::new();
-        for u in &upgrades {
-            let f = fields
-                .get(&(u.name.clone(), u.candidate.clone()))
-                .cloned()
-                .unwrap_or_default();
-            match self.judge(u, &f, scan)? {
+        for o in &offers {
+            match self.judge(o, db.scheme, scan, now, &source)? {
                 Verdict::Missing(why) => missing.push(Missing {
-                    upgrade: u.clone(),
+                    offer: o.clone(),
                     why,
                 }),
                 Verdict::Report(compliance, detail) => {
-                    results.push(resource(ctx, &u.spec, compliance, false, detail))
+                    results.push(resource(ctx, &o.id, compliance, false, detail))
                 }
             }
         }
 
         // Minimums of packages with no update on offer.
         for (name, min) in &self.minimums {
-            if upgrades.iter().any(|u| &u.spec == name || &u.name == name) {
+            if offers.iter().any(|o| &o.id == name || &o.name == name) {
                 continue;
             }
             let r = match db.version_of(name) {
@@ -287,7 +491,7 @@ impl PatchBaselineAction {
                     false,
                     "not installed".into(),
                 ),
-                Some(v) if compare(v, min)? != Ordering::Less => resource(
+                Some(v) if compare(db.scheme, v, min)? != Ordering::Less => resource(
                     ctx,
                     name,
                     Compliance::Compliant,
@@ -300,8 +504,9 @@ impl PatchBaselineAction {
                     Compliance::Failed,
                     false,
                     format!(
-                        "installed {v} is older than minimum {min}, and apt offers no update \
-                         for it (none in the configured repositories, or pinned)"
+                        "installed {v} is older than minimum {min}, and {} offers no update \
+                         for it (none in the configured repositories, pinned, or excluded)",
+                        source.name()
                     ),
                 ),
             };
@@ -324,14 +529,14 @@ impl PatchBaselineAction {
             for m in &missing {
                 results.push(resource(
                     ctx,
-                    &m.upgrade.spec,
+                    &m.offer.id,
                     Compliance::NonCompliant,
                     false,
-                    format!("{}; approved update missing{lists_note}", m.why),
+                    format!("{}; approved update missing{note}", m.why),
                 ));
             }
         } else {
-            results.extend(self.install(ctx, &target, &missing));
+            results.extend(self.install(ctx, &source, &db, &missing));
         }
         if results.is_empty() {
             results.push(resource(
@@ -339,27 +544,33 @@ impl PatchBaselineAction {
                 "baseline",
                 Compliance::Compliant,
                 false,
-                format!("no updates available{lists_note}"),
+                format!("no updates available{note}"),
             ));
         }
 
-        // A reboot a package asked for is pending whether this run or an
-        // earlier one installed it; a Scan never reboots.
+        // A Scan never reboots.
         let reboot = if scan {
             None
         } else {
-            REBOOT_FLAGS
-                .iter()
-                .find(|f| ctx.root.join(Path::new(f)).exists())
-                .map(|f| format!("reboot required ({f} exists)"))
+            match &source {
+                Source::Apt(_) => apt::reboot_due(ctx),
+                Source::Dnf(_) => dnf::reboot_due(ctx, &results),
+            }
         };
         Ok((results, reboot))
     }
 
     /// What the baseline makes of one update on offer.
-    fn judge(&self, u: &Upgrade, f: &ControlFields, scan: bool) -> Result<Verdict, String> {
-        let what = describe(u, f);
-        if listed(&self.rejected, u) {
+    fn judge(
+        &self,
+        o: &Offer,
+        scheme: Scheme,
+        scan: bool,
+        now: DateTime<Utc>,
+        source: &Source,
+    ) -> Result<Verdict, String> {
+        let what = o.describe();
+        if listed(&self.rejected, o) {
             return Ok(Verdict::Report(
                 Compliance::Skipped,
                 format!("{what}; rejected by rejectedPatches"),
@@ -367,23 +578,53 @@ impl PatchBaselineAction {
         }
         let minimum = self
             .minimums
-            .get(&u.spec)
-            .or_else(|| self.minimums.get(&u.name));
+            .get(&o.id)
+            .or_else(|| self.minimums.get(&o.name));
         let why = match minimum {
-            Some(min) if compare(&u.installed, min)? == Ordering::Less => {
-                if compare(&u.candidate, min)? == Ordering::Less {
+            Some(min) if compare(scheme, &o.installed, min)? == Ordering::Less => {
+                if compare(scheme, &o.candidate, min)? == Ordering::Less {
                     return Ok(Verdict::Report(
                         Compliance::Failed,
                         format!(
-                            "installed {} is older than minimum {min}, and apt's candidate \
-                             (after pins) is only {}",
-                            u.installed, u.candidate
+                            "installed {} is older than minimum {min}, and {} is only {}",
+                            o.installed,
+                            source.candidate(),
+                            o.candidate
                         ),
                     ));
                 }
                 format!("{what}; installed is older than minimum {min}")
             }
-            _ if self.rules_approve(u, f) => what,
+            _ if self.rules_approve(o) => {
+                if self.approve_after_days > 0 && !listed(&self.approved, o) {
+                    match o.released() {
+                        None => {
+                            return Ok(Verdict::Report(
+                                Compliance::Skipped,
+                                format!(
+                                    "{what}; no release date (no advisory, no build time), so \
+                                     approveAfterDays cannot approve it"
+                                ),
+                            ))
+                        }
+                        Some((released, from)) => {
+                            if let Some(when) = self.approved_from(released, now) {
+                                return Ok(Verdict::Report(
+                                    Compliance::Skipped,
+                                    format!(
+                                        "{what}; released {} ({from} date), approved after {} \
+                                         days, from {}",
+                                        released.format("%Y-%m-%d %H:%M UTC"),
+                                        self.approve_after_days,
+                                        when.format("%Y-%m-%d %H:%M UTC")
+                                    ),
+                                ));
+                            }
+                        }
+                    }
+                }
+                what
+            }
             _ => {
                 return Ok(Verdict::Report(
                     Compliance::Skipped,
@@ -391,7 +632,7 @@ impl PatchBaselineAction {
                 ))
             }
         };
-        if u.kept_back {
+        if o.held {
             // Held (apt-mark hold), or in need of changes a full upgrade
             // will not make: approved, but it cannot go in.
             return Ok(Verdict::Report(
@@ -418,45 +659,23 @@ enum Verdict {
     Report(Compliance, String),
 }
 
-/// Whether `u` is named in `list`, as `name` or as `name:arch`.
-fn listed(list: &BTreeSet<String>, u: &Upgrade) -> bool {
-    list.contains(&u.name) || list.contains(&u.spec)
+/// Whether `o` is named in `list`, by name or by its id.
+fn listed(list: &BTreeSet<String>, o: &Offer) -> bool {
+    list.contains(&o.name) || list.contains(&o.id)
 }
 
-fn compare(a: &str, b: &str) -> Result<Ordering, String> {
-    Scheme::Dpkg
+fn compare(scheme: Scheme, a: &str, b: &str) -> Result<Ordering, String> {
+    scheme
         .compare(a, b)
         .map_err(|e| format!("cannot compare {a} with {b}: {e}"))
 }
 
-/// "installed 1.0-1, update 1.1-1 (priority important, section net, from
-/// Debian-Security:12/stable-security)".
-fn describe(u: &Upgrade, f: &ControlFields) -> String {
-    let or_none = |s: &str| {
-        if s.is_empty() {
-            "none".to_string()
-        } else {
-            s.to_string()
-        }
-    };
-    format!(
-        "installed {}, update {} (priority {}, section {}, from {})",
-        u.installed,
-        u.candidate,
-        or_none(&f.priority),
-        or_none(&f.section),
-        or_none(&u.origins)
-    )
-}
-
-/// When apt's lists were last refreshed, for check mode's results.
-fn lists_age(lists: &Path) -> String {
-    match std::fs::metadata(lists).and_then(|m| m.modified()) {
-        Ok(t) => {
-            let t: chrono::DateTime<chrono::Utc> = t.into();
-            format!("package lists of {}", t.format("%Y-%m-%d %H:%M UTC"))
-        }
-        Err(_) => "no package lists yet (run apt-get update)".into(),
+/// The id of an installed instance: its name, or `name{sep}arch` when more
+/// than one architecture of it is installed.
+fn instance_id(db: &Installed, name: &str, arch: &str, sep: char) -> String {
+    match db.packages.get(name) {
+        Some(instances) if instances.len() > 1 => format!("{name}{sep}{arch}"),
+        _ => name.to_string(),
     }
 }
 
@@ -471,15 +690,21 @@ mod tests {
             .unwrap_or_default()
     }
 
+    fn action(inputs: Value) -> PatchBaselineAction {
+        PatchBaselineAction::from_inputs("p", &inputs).unwrap()
+    }
+
     #[test]
     fn bad_inputs_are_named() {
         let p = problems(json!({
             "operation": "Upgrade",
             "rebootOption": "Always",
-            "minimumVersions": {"openssl": "3.0.-"},
+            "minimumVersions": {"openssl": "3.0 beta"},
             "approveAfterDays": 400,
+            "classifications": ["Security", "Hotfix"],
+            "severities": ["urgent"],
         }));
-        assert_eq!(p.len(), 4, "{p:?}");
+        assert_eq!(p.len(), 6, "{p:?}");
         assert!(p[0].contains("'operation'"), "{p:?}");
         assert!(p[1].contains("'rebootOption'"), "{p:?}");
         assert!(
@@ -487,41 +712,152 @@ mod tests {
             "{p:?}"
         );
         assert!(p.iter().any(|e| e.contains("from 0 to 360")), "{p:?}");
+        assert!(
+            p.iter()
+                .any(|e| e.contains("'classifications' has unknown value 'hotfix'")),
+            "{p:?}"
+        );
+        assert!(
+            p.iter()
+                .any(|e| e.contains("'severities' has unknown value 'urgent'")),
+            "{p:?}"
+        );
         assert!(problems(json!({"minimumVersions": ["a"]}))[0].contains("mapping"));
         let p = problems(json!({"rejectedPatches": ["m"], "minimumVersions": {"m": "2.0"}}));
         assert!(
             p[0].contains("in both rejectedPatches and minimumVersions"),
             "{p:?}"
         );
-        // The action runs on dpkg systems: an rpm-only version is refused.
-        let p = problems(json!({"minimumVersions": {"m": "1.0^git1"}}));
-        assert!(p[0].contains("minimumVersions 'm'"), "{p:?}");
+        // Either system's version syntax passes validation: rpm's caret.
+        assert!(problems(json!({"minimumVersions": {"m": "1.0^git1"}})).is_empty());
+    }
+
+    #[test]
+    fn inputs_of_the_other_system_are_refused_when_the_step_runs() {
+        let dpkg_only = action(json!({"priorities": ["important"]}));
+        assert!(dpkg_only.check_fits(Scheme::Dpkg).is_ok());
+        let e = dpkg_only.check_fits(Scheme::Rpm).unwrap_err();
+        assert!(
+            e.contains("priorities and sections are Debian package fields"),
+            "{e}"
+        );
+        let rpm_only = action(json!({"classifications": ["Security"], "approveAfterDays": 7}));
+        assert!(rpm_only.check_fits(Scheme::Rpm).is_ok());
+        let e = rpm_only.check_fits(Scheme::Dpkg).unwrap_err();
+        assert!(
+            e.contains("approveAfterDays is not supported on Debian"),
+            "{e}"
+        );
+        // The shipped document passes every input; zero and empty lists
+        // mean "no rule" on both systems.
+        let neutral = action(json!({"approveAfterDays": 0, "priorities": [], "severities": []}));
+        assert!(neutral.check_fits(Scheme::Dpkg).is_ok());
+        assert!(neutral.check_fits(Scheme::Rpm).is_ok());
+    }
+
+    fn offer(facts: Facts) -> Offer {
+        Offer {
+            id: "x".into(),
+            name: "x".into(),
+            lookup: "x".into(),
+            installed: "1".into(),
+            candidate: "2".into(),
+            install_as: "x".into(),
+            held: false,
+            facts,
+        }
     }
 
     #[test]
     fn rules_match_priority_section_and_security_archive() {
-        let a = PatchBaselineAction::from_inputs(
-            "p",
-            &json!({"priorities": ["Important"], "sections": ["net"], "securityOnly": true}),
-        )
-        .unwrap();
-        let up = |origins: &str| Upgrade {
-            spec: "x".into(),
-            kept_back: false,
+        let a =
+            action(json!({"priorities": ["Important"], "sections": ["net"], "securityOnly": true}));
+        let apt = |p: &str, s: &str, security: bool| {
+            offer(Facts::Apt {
+                priority: p.into(),
+                section: s.into(),
+                security,
+                origins: String::new(),
+            })
+        };
+        assert!(a.rules_approve(&apt("important", "net", true)));
+        assert!(a.rules_approve(&apt("important", "non-free/net", true)));
+        assert!(!a.rules_approve(&apt("optional", "net", true)));
+        assert!(!a.rules_approve(&apt("important", "admin", true)));
+        assert!(!a.rules_approve(&apt("important", "net", false)));
+    }
+
+    fn advisory(kind: &str, severity: &str, updated: &str) -> Advisory {
+        Advisory {
+            id: "A-1".into(),
+            kind: kind.into(),
+            severity: severity.into(),
+            updated: Some(
+                chrono::NaiveDateTime::parse_from_str(updated, "%Y-%m-%d %H:%M")
+                    .unwrap()
+                    .and_utc(),
+            ),
             name: "x".into(),
-            installed: "1".into(),
-            candidate: "2".into(),
-            origins: origins.into(),
+            arch: "noarch".into(),
+            evr: "2".into(),
+        }
+    }
+
+    fn dnf(advisories: Vec<Advisory>) -> Offer {
+        offer(Facts::Dnf {
+            repo: "baseos".into(),
+            advisories,
+            built: None,
+        })
+    }
+
+    #[test]
+    fn rules_match_classification_and_severity_of_any_covering_advisory() {
+        let a = action(
+            json!({"classifications": ["Security"], "severities": ["Critical", "Important"]}),
+        );
+        let important = dnf(vec![advisory("security", "Important", "2026-11-01 00:00")]);
+        assert!(a.rules_approve(&important));
+        // Amazon Linux spells severities in lowercase.
+        assert!(a.rules_approve(&dnf(vec![advisory(
+            "security",
+            "critical",
+            "2026-11-01 00:00"
+        )])));
+        assert!(!a.rules_approve(&dnf(vec![advisory("security", "Low", "2026-11-01 00:00")])));
+        assert!(!a.rules_approve(&dnf(vec![advisory("bugfix", "", "2026-11-01 00:00")])));
+        // An update that no advisory covers matches no filter ...
+        assert!(!a.rules_approve(&dnf(vec![])));
+        // ... and every update when there are none.
+        assert!(action(json!({})).rules_approve(&dnf(vec![])));
+        let both = dnf(vec![
+            advisory("bugfix", "", "2026-11-01 00:00"),
+            advisory("security", "Important", "2026-11-02 00:00"),
+        ]);
+        assert!(action(json!({"securityOnly": true})).rules_approve(&both));
+    }
+
+    #[test]
+    fn release_is_the_newest_advisory_date_and_approval_waits_whole_days() {
+        let a = action(json!({"approveAfterDays": 7}));
+        let o = dnf(vec![
+            advisory("security", "Important", "2026-11-20 10:00"),
+            advisory("bugfix", "", "2026-11-01 00:00"),
+        ]);
+        let (released, from) = o.released().unwrap();
+        assert_eq!(released.to_rfc3339(), "2026-11-20T10:00:00+00:00");
+        assert_eq!(from, "advisory");
+        // Patch Manager's own example: released 18:00, 7 days, approved
+        // after the same time a week later (UTC).
+        let at = |s: &str| {
+            chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M")
+                .unwrap()
+                .and_utc()
         };
-        let f = |p: &str, s: &str| ControlFields {
-            priority: p.into(),
-            section: s.into(),
-        };
-        let security = up("Debian-Security:12/stable-security");
-        assert!(a.rules_approve(&security, &f("important", "net")));
-        assert!(a.rules_approve(&security, &f("important", "non-free/net")));
-        assert!(!a.rules_approve(&security, &f("optional", "net")));
-        assert!(!a.rules_approve(&security, &f("important", "admin")));
-        assert!(!a.rules_approve(&up("Debian:12.11/stable"), &f("important", "net")));
+        assert_eq!(
+            a.approved_from(released, at("2026-11-27 09:59")),
+            Some(at("2026-11-27 10:00"))
+        );
+        assert_eq!(a.approved_from(released, at("2026-11-27 10:00")), None);
     }
 }

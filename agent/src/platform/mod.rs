@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod apt;
 pub mod atomic;
+pub mod dnf;
 pub mod dpkg;
 pub mod failpoint;
 pub mod identity;

@@ -38,6 +38,11 @@ pub enum RpmError {
     BadPackageFile { path: PathBuf, reason: String },
     #[error("no rpm database under {0} (looked in /usr/lib/sysimage/rpm and /var/lib/rpm)")]
     NoDatabase(PathBuf),
+    #[error(
+        "dnf has no metadata cache in {0}: run 'dnf makecache' first \
+         (check mode downloads nothing), or apply"
+    )]
+    NoMetadataCache(PathBuf),
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -207,7 +212,7 @@ pub struct RpmTarget<'a> {
 impl RpmTarget<'_> {
     /// Waits for rpm's transaction lock: rpm itself would block on it
     /// without a limit.
-    fn wait_for_lock(&self) -> Result<(), RpmError> {
+    pub(super) fn wait_for_lock(&self) -> Result<(), RpmError> {
         let db = db_path(self.root).ok_or_else(|| RpmError::NoDatabase(self.root.dir().into()))?;
         let lock = self.root.join(&Path::new(db).join(LOCK_FILE));
         pkg_lock::wait_until_free(&[lock], self.lock_timeout)?;

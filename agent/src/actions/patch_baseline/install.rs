@@ -1,30 +1,30 @@
 //! Installing the updates a patch baseline approved, and reporting what
-//! the package manager then left: each update as dpkg has it, and every
-//! other package the run changed.
+//! the package manager then left: each update as the package database has
+//! it, and every other package the run changed.
 
 use std::cmp::Ordering;
 use std::io::IsTerminal;
 
-use super::{compare, resource, Missing, PatchBaselineAction};
+use super::{compare, resource, Missing, PatchBaselineAction, Source};
 use crate::actions::package::Installed;
 use crate::actions::StepContext;
 use crate::output::{Compliance, ResourceResult};
-use crate::platform::apt::AptTarget;
 
 impl PatchBaselineAction {
-    /// Installs the missing updates in one apt run, then reads the database
-    /// again, failed or not: each result says what dpkg now has, not what
-    /// was asked for, and any other package the run changed (a dependency,
-    /// even a rejected one, as Patch Manager allows by default) is reported
-    /// too.
+    /// Installs the missing updates in one package manager run (apt
+    /// installs each candidate, dnf each exact version judged), then reads
+    /// the database again, failed or not: each result says what the
+    /// database now has, not what was asked for, and any other package
+    /// the run changed (a dependency, even a rejected one, as Patch Manager
+    /// allows by default) is reported too.
     pub(super) fn install(
         &self,
         ctx: &StepContext,
-        target: &AptTarget,
+        source: &Source,
+        before: &Installed,
         missing: &[Missing],
     ) -> Vec<ResourceResult> {
-        let before = ctx.packages.get(ctx.root).ok();
-        let specs: Vec<String> = missing.iter().map(|m| m.upgrade.spec.clone()).collect();
+        let specs: Vec<String> = missing.iter().map(|m| m.offer.install_as.clone()).collect();
         let progress = std::io::stderr().is_terminal();
         if progress {
             eprintln!(
@@ -33,14 +33,17 @@ impl PatchBaselineAction {
                 specs.join(" ")
             );
         }
-        let done = target.upgrade(&specs, progress);
+        let done = match source {
+            Source::Apt(t) => t.upgrade(&specs, progress).map_err(|e| e.to_string()),
+            Source::Dnf(t) => t.upgrade_to(&specs, progress).map_err(|e| e.to_string()),
+        };
         ctx.packages.invalidate();
         let after = match ctx.packages.get(ctx.root) {
             Ok(db) => db,
             Err(e) => {
                 return missing
                     .iter()
-                    .map(|m| resource(ctx, &m.upgrade.spec, Compliance::Failed, false, e.clone()))
+                    .map(|m| resource(ctx, &m.offer.id, Compliance::Failed, false, e.clone()))
                     .collect()
             }
         };
@@ -48,20 +51,22 @@ impl PatchBaselineAction {
         let mut results: Vec<ResourceResult> = missing
             .iter()
             .map(|m| {
-                let u = &m.upgrade;
-                let now = after.version_of(&u.spec).map(str::to_string);
+                let u = &m.offer;
+                let now = after.version_of(&u.lookup).map(str::to_string);
                 match now {
-                    Some(v) if compare(&v, &u.candidate).ok() != Some(Ordering::Less) => {
+                    Some(v)
+                        if compare(after.scheme, &v, &u.candidate).ok() != Some(Ordering::Less) =>
+                    {
                         tracing::info!(
                             event = "package_changed",
-                            package = %u.spec,
+                            package = %u.id,
                             from = %u.installed,
                             to = %v,
                             "installed update"
                         );
                         resource(
                             ctx,
-                            &u.spec,
+                            &u.id,
                             Compliance::Compliant,
                             true,
                             format!("upgraded {} to {v} ({})", u.installed, m.why),
@@ -69,12 +74,13 @@ impl PatchBaselineAction {
                     }
                     now => resource(
                         ctx,
-                        &u.spec,
+                        &u.id,
                         Compliance::Failed,
                         now.as_deref() != Some(u.installed.as_str()),
                         format!(
-                            "{} after apt-get, want {}{}",
+                            "{} after {}, want {}{}",
                             now.map_or("not installed".into(), |v| format!("still {v}")),
+                            source.tool(),
                             u.candidate,
                             error.as_deref().unwrap_or_default()
                         ),
@@ -82,9 +88,8 @@ impl PatchBaselineAction {
                 }
             })
             .collect();
-        if let Some(before) = before {
-            results.extend(side_effects(ctx, &before, &after, &specs));
-        }
+        let names: Vec<&str> = missing.iter().map(|m| m.offer.name.as_str()).collect();
+        results.extend(side_effects(ctx, before, &after, &names));
         results
     }
 }
@@ -94,14 +99,11 @@ fn side_effects(
     ctx: &StepContext,
     before: &Installed,
     after: &Installed,
-    specs: &[String],
+    updated: &[&str],
 ) -> Vec<ResourceResult> {
     let mut out = Vec::new();
     for (name, instances) in &before.packages {
-        let asked = specs
-            .iter()
-            .any(|s| s == name || s.split_once(':').is_some_and(|(n, _)| n == name));
-        if asked {
+        if updated.contains(&name.as_str()) {
             continue;
         }
         for (arch, was) in instances {

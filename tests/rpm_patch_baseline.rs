@@ -1,0 +1,389 @@
+//! `rampart:patchBaseline` on a throw-away rpm root served by a local dnf
+//! repository with advisories (`updateinfo.xml`, as Red Hat and Amazon
+//! Linux publish it). The expected approvals follow from how the
+//! advisories were written and Patch Manager's rules for RHEL-like systems
+//! (classification, severity, approve-after-days from the release date);
+//! every outcome is read back with `rpm -q`, and the reference for "what
+//! is on offer" is the real `dnf`.
+mod common;
+
+use std::process::Command;
+
+use chrono::{Duration, Utc};
+use common::rpms::{
+    add_advisories, build_rpm, dnf_repository, rpm_install, rpm_query, rpm_root, Advisory,
+};
+use common::{resource, Sandbox};
+use serde_json::Value;
+
+/// A date `days` ago, as updateinfo writes it.
+fn days_ago(days: i64) -> String {
+    (Utc::now() - Duration::days(days))
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
+/// Installed: telnet-server, vim-fake, kernel-core, plain-fake, quiet-fake,
+/// all 1.0-1. Offered: telnet-server 1.1-1 (RHSA-2026:0001, security,
+/// Important, 30 days old) and 1.2-1 (no advisory); vim-fake 1.1-1
+/// (RHBA-2026:0002, bugfix, 1 day old); kernel-core 1.1-1 (RHSA-2026:0003,
+/// security, Critical, 2 days old); plain-fake 1.1-1 with no advisory;
+/// quiet-fake has no update.
+fn host() -> Sandbox {
+    let sb = rpm_root();
+    let old = sb.dir.path().join("installed");
+    let names = [
+        "telnet-server",
+        "vim-fake",
+        "kernel-core",
+        "plain-fake",
+        "quiet-fake",
+    ];
+    let installed: Vec<_> = names.iter().map(|n| build_rpm(&old, n, "1.0")).collect();
+    rpm_install(
+        &sb,
+        &installed.iter().map(|p| p.as_path()).collect::<Vec<_>>(),
+    );
+    let repo = sb.dir.path().join("repo");
+    for (name, version) in [
+        ("telnet-server", "1.1"),
+        ("telnet-server", "1.2"),
+        ("vim-fake", "1.1"),
+        ("kernel-core", "1.1"),
+        ("plain-fake", "1.1"),
+        ("quiet-fake", "1.0"),
+    ] {
+        build_rpm(&repo, name, version);
+    }
+    dnf_repository(&sb, &repo);
+    add_advisories(
+        &repo,
+        &[
+            Advisory {
+                id: "RHSA-2026:0001",
+                kind: "security",
+                severity: "Important",
+                issued: days_ago(30),
+                packages: vec![("telnet-server", "1.1")],
+            },
+            Advisory {
+                id: "RHBA-2026:0002",
+                kind: "bugfix",
+                severity: "",
+                issued: days_ago(1),
+                packages: vec![("vim-fake", "1.1")],
+            },
+            Advisory {
+                id: "RHSA-2026:0003",
+                kind: "security",
+                severity: "Critical",
+                issued: days_ago(2),
+                packages: vec![("kernel-core", "1.1")],
+            },
+        ],
+    );
+    sb
+}
+
+/// Fills the root's dnf metadata cache with the real dnf, as a host's
+/// `dnf makecache` timer does.
+fn makecache(sb: &Sandbox) {
+    let out = Command::new("dnf")
+        .arg("-q")
+        .arg(format!("--installroot={}", sb.root().display()))
+        .arg("makecache")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "dnf makecache: {out:?}");
+}
+
+fn baseline_doc(sb: &Sandbox, inputs: &str) -> std::path::PathBuf {
+    sb.doc(
+        "patch.yml",
+        &format!(
+            "schemaVersion: '2.2'\nmainSteps:\n\
+             - name: patch\n  action: rampart:patchBaseline\n  inputs: {inputs}\n"
+        ),
+    )
+}
+
+fn patch<'a>(record: &'a Value, name: &str) -> &'a Value {
+    resource(record, "patch", name)
+}
+
+fn detail<'a>(record: &'a Value, name: &str) -> &'a str {
+    patch(record, name)["detail"].as_str().unwrap()
+}
+
+fn versions(sb: &Sandbox) -> Vec<Option<String>> {
+    [
+        "telnet-server",
+        "vim-fake",
+        "kernel-core",
+        "plain-fake",
+        "quiet-fake",
+    ]
+    .iter()
+    .map(|n| rpm_query(sb, n))
+    .collect()
+}
+
+fn all_at(v: &str) -> Vec<Option<String>> {
+    vec![Some(v.to_string()); 5]
+}
+
+#[test]
+fn check_needs_a_metadata_cache_then_reports_security_updates_by_advisory() {
+    let sb = host();
+    let doc = baseline_doc(&sb, "{classifications: [Security]}");
+
+    // Check mode downloads nothing: with no cache it says what to do.
+    let (code, record, _) = sb.run_json("check", &doc, &[]);
+    assert_eq!(code, 1, "{record:#}");
+    assert_eq!(patch(&record, "baseline")["compliance"], "Failed");
+    assert!(
+        detail(&record, "baseline").contains("run 'dnf makecache' first"),
+        "{record:#}"
+    );
+
+    makecache(&sb);
+    let (code, record, _) = sb.run_json("check", &doc, &[]);
+    assert_eq!(code, 1, "{record:#}");
+    let telnet = patch(&record, "telnet-server");
+    assert_eq!(telnet["compliance"], "NonCompliant", "{telnet:#}");
+    // dnf offers the newest version; the advisory of 1.1 covers it.
+    let d = detail(&record, "telnet-server");
+    assert!(d.contains("installed 1.0-1, update 1.2-1"), "{d}");
+    assert!(d.contains("RHSA-2026:0001 security Important"), "{d}");
+    assert!(d.contains("repository metadata of"), "{d}");
+    assert_eq!(patch(&record, "kernel-core")["compliance"], "NonCompliant");
+    // Bugfix and unadvised updates do not match the Security filter.
+    assert_eq!(patch(&record, "vim-fake")["compliance"], "Skipped");
+    assert!(detail(&record, "vim-fake").contains("RHBA-2026:0002 bugfix"));
+    assert_eq!(patch(&record, "plain-fake")["compliance"], "Skipped");
+    assert!(detail(&record, "plain-fake").contains("no advisory"));
+    assert!(
+        record["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["id"] != "quiet-fake"),
+        "{record:#}"
+    );
+    assert_eq!(versions(&sb), all_at("1.0-1"), "check installed nothing");
+}
+
+#[test]
+fn install_by_severity_updates_the_kernel_and_asks_for_a_reboot() {
+    let sb = host();
+    let doc = baseline_doc(
+        &sb,
+        "{operation: Install, classifications: [Security], severities: [Critical]}",
+    );
+
+    let (code, record, _) = sb.run_json("apply", &doc, &[]);
+
+    // Exit 3: a step requested a reboot (docs/cli.md); SSM's exit 194.
+    assert_eq!(code, 3, "{record:#}");
+    assert_eq!(record["steps"][0]["exitCode"], 194, "{record:#}");
+    assert_eq!(record["reboot"]["requestedBy"], "patch");
+    let kernel = patch(&record, "kernel-core");
+    assert_eq!(kernel["compliance"], "Compliant", "{kernel:#}");
+    assert_eq!(kernel["changed"], true);
+    assert!(detail(&record, "kernel-core").contains("upgraded 1.0-1 to 1.1-1"));
+    assert!(
+        record["steps"][0]["output"]
+            .as_str()
+            .unwrap()
+            .contains("reboot required (this run updated kernel-core)"),
+        "{record:#}"
+    );
+    // Important is not Critical.
+    assert_eq!(patch(&record, "telnet-server")["compliance"], "Skipped");
+    assert_eq!(
+        versions(&sb),
+        vec![
+            Some("1.0-1".into()),
+            Some("1.0-1".into()),
+            Some("1.1-1".into()),
+            Some("1.0-1".into()),
+            Some("1.0-1".into()),
+        ]
+    );
+}
+
+#[test]
+fn approve_after_days_waits_from_the_advisory_date_or_the_build_time() {
+    let sb = host();
+    let doc = baseline_doc(
+        &sb,
+        "{operation: Install, approveAfterDays: 7, rebootOption: NoReboot}",
+    );
+
+    let (code, record, _) = sb.run_json("apply", &doc, &[]);
+
+    assert_eq!(code, 0, "{record:#}");
+    // 30 days old: approved, and dnf's newest version goes in.
+    let telnet = patch(&record, "telnet-server");
+    assert_eq!(telnet["compliance"], "Compliant", "{telnet:#}");
+    assert!(detail(&record, "telnet-server").contains("upgraded 1.0-1 to 1.2-1"));
+    // 2 and 1 days old: not yet.
+    for name in ["kernel-core", "vim-fake"] {
+        assert_eq!(patch(&record, name)["compliance"], "Skipped", "{record:#}");
+        assert!(
+            detail(&record, name).contains("(advisory date), approved after 7 days, from"),
+            "{record:#}"
+        );
+    }
+    // No advisory: its build time (just now) is its release date.
+    assert!(
+        detail(&record, "plain-fake").contains("(build date), approved after 7 days"),
+        "{record:#}"
+    );
+    assert_eq!(
+        versions(&sb),
+        vec![
+            Some("1.2-1".into()),
+            Some("1.0-1".into()),
+            Some("1.0-1".into()),
+            Some("1.0-1".into()),
+            Some("1.0-1".into()),
+        ]
+    );
+}
+
+#[test]
+fn minimum_versions_and_rejections_win_over_the_rules() {
+    let sb = host();
+    let doc = baseline_doc(
+        &sb,
+        "{operation: Install, securityOnly: true, rebootOption: NoReboot, \
+         rejectedPatches: [telnet-server], \
+         minimumVersions: {vim-fake: '1.1-1', quiet-fake: '2.0'}}",
+    );
+
+    let (code, record, _) = sb.run_json("apply", &doc, &[]);
+
+    assert_eq!(code, 1, "{record:#}");
+    assert!(detail(&record, "telnet-server").contains("rejected by rejectedPatches"));
+    // A bugfix, installed because of its minimum.
+    assert!(
+        detail(&record, "vim-fake").contains("upgraded 1.0-1 to 1.1-1"),
+        "{record:#}"
+    );
+    assert_eq!(patch(&record, "kernel-core")["compliance"], "Compliant");
+    let quiet = patch(&record, "quiet-fake");
+    assert_eq!(quiet["compliance"], "Failed", "{quiet:#}");
+    assert!(
+        detail(&record, "quiet-fake")
+            .contains("installed 1.0-1 is older than minimum 2.0, and dnf offers no update"),
+        "{record:#}"
+    );
+    assert_eq!(
+        versions(&sb),
+        vec![
+            Some("1.0-1".into()),
+            Some("1.1-1".into()),
+            Some("1.1-1".into()),
+            Some("1.0-1".into()),
+            Some("1.0-1".into()),
+        ]
+    );
+}
+
+#[test]
+fn debian_filters_on_an_rpm_root_fail_before_anything_runs() {
+    let sb = host();
+    let doc = baseline_doc(&sb, "{operation: Install, priorities: [important]}");
+
+    let (code, record, _) = sb.run_json("apply", &doc, &[]);
+
+    assert_eq!(code, 1, "{record:#}");
+    assert!(
+        detail(&record, "baseline").contains("priorities and sections are Debian package fields"),
+        "{record:#}"
+    );
+    assert_eq!(versions(&sb), all_at("1.0-1"));
+    assert!(
+        !sb.host("/var/cache/dnf").exists(),
+        "not even the metadata was fetched"
+    );
+}
+
+#[test]
+fn the_shipped_document_takes_rpm_classifications() {
+    let sb = host();
+    let (code, record, _) = sb.run_json(
+        "apply",
+        std::path::Path::new("Rampart-PatchBaseline"),
+        &[
+            "--param",
+            "Operation=Install",
+            "--param",
+            "SecurityOnly=false",
+            "--param",
+            "Classifications=Bugfix",
+            "--param",
+            "RebootOption=NoReboot",
+        ],
+    );
+    assert_eq!(code, 0, "{record:#}");
+    assert!(detail(&record, "vim-fake").contains("upgraded 1.0-1 to 1.1-1"));
+    assert_eq!(
+        versions(&sb),
+        vec![
+            Some("1.0-1".into()),
+            Some("1.1-1".into()),
+            Some("1.0-1".into()),
+            Some("1.0-1".into()),
+            Some("1.0-1".into()),
+        ]
+    );
+}
+
+#[test]
+fn an_unreadable_repository_fails_the_step_rather_than_passing_for_patched() {
+    let sb = host();
+    // A second repository that is gone (a mirror down, a path typo).
+    sb.put(
+        "/etc/yum.repos.d/gone.repo",
+        "[gone]\nname=gone\nbaseurl=file:///nonexistent/rampart-repo\ngpgcheck=0\nenabled=1\n",
+    );
+    let doc = baseline_doc(&sb, "{operation: Install, rebootOption: NoReboot}");
+
+    let (code, record, _) = sb.run_json("apply", &doc, &[]);
+
+    assert_eq!(code, 1, "{record:#}");
+    let d = detail(&record, "baseline");
+    assert!(
+        d.contains("'dnf -y --setopt=skip_if_unavailable=False"),
+        "{d}"
+    );
+    assert!(d.contains("gone"), "{d}");
+    assert_eq!(versions(&sb), all_at("1.0-1"), "nothing was installed");
+}
+
+#[test]
+fn without_dnf_the_error_says_which_systems_are_covered() {
+    let sb = host();
+    // A host with rpm but no dnf, as Amazon Linux 2 (yum) or SUSE.
+    let bin = sb.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink("/usr/bin/rpm", bin.join("rpm")).unwrap();
+    let doc = baseline_doc(&sb, "{operation: Install}");
+
+    let out = sb
+        .rampart("apply", &doc)
+        .arg("--json")
+        .env("PATH", &bin)
+        .output()
+        .unwrap();
+
+    let record: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{record:#}");
+    assert!(
+        detail(&record, "baseline").contains("needs dnf (RHEL 8 and later"),
+        "{record:#}"
+    );
+    assert_eq!(versions(&sb), all_at("1.0-1"));
+}
