@@ -13,7 +13,9 @@ use std::fs;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::rpms::{build_rpm, dnf_repository, rpm, rpm_install, rpm_query, rpm_root};
+use common::rpms::{
+    build_rpm, dnf_repository, rpm, rpm_install, rpm_query, rpm_root, zypper_repository,
+};
 use common::{detail, only_resource, package_doc};
 
 const NAME: &str = "telnet-server";
@@ -257,4 +259,56 @@ fn repositories_are_reached_through_dnf_for_minimum_exact_and_absent() {
     assert_eq!(code, 0, "{record:#}");
     assert_eq!(detail(only_resource(&record)), "dnf remove telnet-server");
     assert_eq!(rpm_query(&sb, NAME), None);
+}
+
+#[test]
+fn repositories_are_reached_through_zypper_for_minimum_exact_and_absent() {
+    let sb = rpm_root();
+    let files = sb.dir.path().join("repo");
+    let v1 = build_rpm(&files, NAME, "1.0");
+    build_rpm(&files, NAME, "1.1");
+    // zypper's solver cache fails on an rpm database left empty, which no
+    // real system has: another package stays installed.
+    let other = build_rpm(&sb.dir.path().join("other"), "keep-fake", "1.0");
+    rpm_install(&sb, &[&v1, &other]);
+    dnf_repository(&sb, &files);
+    zypper_repository(&sb, &files);
+
+    let doc = package_doc(
+        &sb,
+        &format!("{{names: {NAME}, minimumVersion: '1.1', manager: zypper}}"),
+    );
+    let (code, record, _) = sb.run_json("apply", &doc, &[]);
+    assert_eq!(code, 0, "{record:#}");
+    assert_eq!(
+        detail(only_resource(&record)),
+        "zypper update telnet-server"
+    );
+    assert_eq!(rpm_query(&sb, NAME).as_deref(), Some("1.1-1"));
+
+    // An exact older version: zypper has no downgrade command.
+    let doc = package_doc(
+        &sb,
+        &format!("{{names: {NAME}, version: '1.0-1', manager: zypper}}"),
+    );
+    let (code, record, _) = sb.run_json("apply", &doc, &[]);
+    assert_eq!(code, 0, "{record:#}");
+    assert_eq!(
+        detail(only_resource(&record)),
+        "zypper install --oldpackage telnet-server=1.0-1"
+    );
+    assert_eq!(rpm_query(&sb, NAME).as_deref(), Some("1.0-1"));
+
+    let doc = package_doc(
+        &sb,
+        &format!("{{names: {NAME}, state: absent, manager: zypper}}"),
+    );
+    let (code, record, _) = sb.run_json("apply", &doc, &[]);
+    assert_eq!(code, 0, "{record:#}");
+    assert_eq!(
+        detail(only_resource(&record)),
+        "zypper remove telnet-server"
+    );
+    assert_eq!(rpm_query(&sb, NAME), None);
+    assert_eq!(rpm_query(&sb, "keep-fake").as_deref(), Some("1.0-1"));
 }

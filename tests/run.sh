@@ -16,9 +16,10 @@ done
 # Package tests (tests/packages.rs, tests/versions.rs): fake .debs built with
 # dpkg-deb, a local apt repository indexed by dpkg-scanpackages, the rpm CLI,
 # and C reference helpers linked against libdpkg and librpm.
-# rpm enforcement through a frontend (tests/rpm_packages.rs): dnf and a
-# repository indexed by createrepo_c.
-for tool in dpkg-deb:dpkg dpkg-scanpackages:dpkg-dev apt-get:apt rpm:rpm cc:gcc pkg-config:pkg-config dnf:dnf createrepo_c:createrepo-c; do
+# rpm enforcement through a frontend (tests/rpm_packages.rs) and the rpm
+# patch baseline (tests/rpm_patch_baseline.rs): dnf, zypper and a
+# repository indexed by createrepo_c, with advisories added by modifyrepo_c.
+for tool in dpkg-deb:dpkg dpkg-scanpackages:dpkg-dev apt-get:apt rpm:rpm cc:gcc pkg-config:pkg-config dnf:dnf zypper:zypper createrepo_c:createrepo-c modifyrepo_c:createrepo-c; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool##*:}")
 done
 # Packaging tests (tests/packaging.rs): lintian, readelf, systemd-analyze and

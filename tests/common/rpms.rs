@@ -104,6 +104,18 @@ pub fn dnf_repository(sb: &Sandbox, files: &Path) {
     std::os::unix::fs::symlink("../var/lib/rpm", sb.host("/root/.rpmdb")).unwrap();
 }
 
+/// The same repository for zypper, in the root's `/etc/zypp/repos.d`
+/// (after [`dnf_repository`], which indexes it and links the database).
+pub fn zypper_repository(sb: &Sandbox, files: &Path) {
+    sb.put(
+        "/etc/zypp/repos.d/local.repo",
+        &format!(
+            "[local]\nname=local\nbaseurl=file://{}\ngpgcheck=0\nenabled=1\nautorefresh=1\n",
+            files.display()
+        ),
+    );
+}
+
 /// An advisory for `updateinfo.xml`, in the format createrepo_c and dnf
 /// read (the one Red Hat and Amazon Linux repositories publish).
 pub struct Advisory<'a> {

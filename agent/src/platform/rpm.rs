@@ -193,6 +193,17 @@ impl Frontend {
         }
     }
 
+    /// The command words for `verb` (install, upgrade, downgrade, remove).
+    /// zypper's update is `update`, and it has no downgrade command: an
+    /// install allowed to replace a newer version is one.
+    pub fn verb(self, verb: &str) -> Vec<&str> {
+        match (self, verb) {
+            (Frontend::Zypper, "upgrade") => vec!["update"],
+            (Frontend::Zypper, "downgrade") => vec!["install", "--oldpackage"],
+            _ => vec![verb],
+        }
+    }
+
     /// The first frontend installed on this host, in the order RHEL 8+,
     /// older RHEL and Amazon Linux 2, SUSE.
     pub fn detect() -> Option<Frontend> {
@@ -240,8 +251,8 @@ impl RpmTarget<'_> {
         Ok(run(cmd, "rpm")?)
     }
 
-    /// Runs a frontend's `verb` (install, upgrade, remove) on `specs`,
-    /// non-interactively, inside the root when it is not the host.
+    /// Runs a frontend's `verb` (install, upgrade, downgrade, remove) on
+    /// `specs`, non-interactively, inside the root when it is not the host.
     pub fn frontend(&self, f: Frontend, verb: &str, specs: &[String]) -> Result<String, RpmError> {
         self.wait_for_lock()?;
         let mut cmd = pkg_tool::command(f.tool());
@@ -254,17 +265,19 @@ impl RpmTarget<'_> {
                 }
             }
             Frontend::Zypper => {
-                cmd.arg("--non-interactive");
+                // zypper gives up at once on its own lock unless told to
+                // wait; it waits no longer than Rampart would for rpm's.
+                cmd.env(
+                    "ZYPP_LOCK_TIMEOUT",
+                    self.lock_timeout.as_secs().max(1).to_string(),
+                )
+                .arg("--non-interactive");
                 if !self.root.is_host() {
                     cmd.arg("--root").arg(dir);
                 }
             }
         }
-        let verb = match (f, verb) {
-            (Frontend::Zypper, "upgrade") => "update",
-            _ => verb,
-        };
-        cmd.arg(verb).args(specs);
+        cmd.args(f.verb(verb)).args(specs);
         Ok(run(cmd, f.tool())?)
     }
 }

@@ -103,7 +103,7 @@ impl Package {
         target
             .frontend(f, verb, std::slice::from_ref(&spec))
             .map_err(|e| e.to_string())?;
-        Ok(format!("{} {verb} {spec}", f.tool()))
+        Ok(format!("{} {} {spec}", f.tool(), f.verb(verb).join(" ")))
     }
 
     /// A package at an exact version in the frontend's syntax.
