@@ -11,7 +11,8 @@ use std::process::Command;
 
 use chrono::{Duration, Utc};
 use common::rpms::{
-    add_advisories, build_rpm, dnf_repository, rpm_install, rpm_query, rpm_root, Advisory,
+    add_advisories, build_rpm, build_rpm_with, dnf_repository, rpm_install, rpm_query, rpm_root,
+    Advisory,
 };
 use common::{resource, Sandbox};
 use serde_json::Value;
@@ -23,23 +24,27 @@ fn days_ago(days: i64) -> String {
         .to_string()
 }
 
-/// Installed: telnet-server, vim-fake, kernel-core, plain-fake, quiet-fake,
-/// all 1.0-1. Offered: telnet-server 1.1-1 (RHSA-2026:0001, security,
-/// Important, 30 days old) and 1.2-1 (no advisory); vim-fake 1.1-1
-/// (RHBA-2026:0002, bugfix, 1 day old); kernel-core 1.1-1 (RHSA-2026:0003,
-/// security, Critical, 2 days old); plain-fake 1.1-1 with no advisory;
-/// quiet-fake has no update.
+/// The packages of [`host`], all installed at 1.0-1.
+const PACKAGES: [&str; 6] = [
+    "telnet-server",
+    "vim-fake",
+    "kernel-core",
+    "plain-fake",
+    "quiet-fake",
+    "sudo-fake",
+];
+
+/// Installed: [`PACKAGES`] at 1.0-1. Offered: telnet-server 1.1-1
+/// (RHSA-2026:0001, security, Important, 30 days old) and 1.2-1 (no
+/// advisory, built now); vim-fake 1.1-1 (RHBA-2026:0002, bugfix, 1 day
+/// old); kernel-core 1.1-1 (RHSA-2026:0003, security, Critical, 2 days
+/// old); plain-fake 1.1-1 with no advisory; sudo-fake 1.1-1
+/// (RHSA-2026:0004, security, Moderate, 20 days old); quiet-fake has no
+/// update.
 fn host() -> Sandbox {
     let sb = rpm_root();
     let old = sb.dir.path().join("installed");
-    let names = [
-        "telnet-server",
-        "vim-fake",
-        "kernel-core",
-        "plain-fake",
-        "quiet-fake",
-    ];
-    let installed: Vec<_> = names.iter().map(|n| build_rpm(&old, n, "1.0")).collect();
+    let installed: Vec<_> = PACKAGES.iter().map(|n| build_rpm(&old, n, "1.0")).collect();
     rpm_install(
         &sb,
         &installed.iter().map(|p| p.as_path()).collect::<Vec<_>>(),
@@ -52,6 +57,7 @@ fn host() -> Sandbox {
         ("kernel-core", "1.1"),
         ("plain-fake", "1.1"),
         ("quiet-fake", "1.0"),
+        ("sudo-fake", "1.1"),
     ] {
         build_rpm(&repo, name, version);
     }
@@ -59,30 +65,30 @@ fn host() -> Sandbox {
     add_advisories(
         &repo,
         &[
-            Advisory {
-                id: "RHSA-2026:0001",
-                kind: "security",
-                severity: "Important",
-                issued: days_ago(30),
-                packages: vec![("telnet-server", "1.1")],
-            },
+            security("RHSA-2026:0001", "Important", 30, "telnet-server"),
             Advisory {
                 id: "RHBA-2026:0002",
                 kind: "bugfix",
                 severity: "",
                 issued: days_ago(1),
-                packages: vec![("vim-fake", "1.1")],
+                packages: vec![("vim-fake", "1.1", "noarch")],
             },
-            Advisory {
-                id: "RHSA-2026:0003",
-                kind: "security",
-                severity: "Critical",
-                issued: days_ago(2),
-                packages: vec![("kernel-core", "1.1")],
-            },
+            security("RHSA-2026:0003", "Critical", 2, "kernel-core"),
+            security("RHSA-2026:0004", "Moderate", 20, "sudo-fake"),
         ],
     );
     sb
+}
+
+/// A security advisory `days` old for `name` 1.1-1.
+fn security<'a>(id: &'a str, severity: &'a str, days: i64, name: &'a str) -> Advisory<'a> {
+    Advisory {
+        id,
+        kind: "security",
+        severity,
+        issued: days_ago(days),
+        packages: vec![(name, "1.1", "noarch")],
+    }
 }
 
 /// Fills the root's dnf metadata cache with the real dnf, as a host's
@@ -115,21 +121,18 @@ fn detail<'a>(record: &'a Value, name: &str) -> &'a str {
     patch(record, name)["detail"].as_str().unwrap()
 }
 
-fn versions(sb: &Sandbox) -> Vec<Option<String>> {
-    [
-        "telnet-server",
-        "vim-fake",
-        "kernel-core",
-        "plain-fake",
-        "quiet-fake",
-    ]
-    .iter()
-    .map(|n| rpm_query(sb, n))
-    .collect()
+/// The packages of [`PACKAGES`] that `rpm -q` no longer reports at
+/// 1.0-1, with what it reports.
+fn upgraded(sb: &Sandbox) -> Vec<(&'static str, Option<String>)> {
+    PACKAGES
+        .iter()
+        .map(|n| (*n, rpm_query(sb, n)))
+        .filter(|(_, v)| v.as_deref() != Some("1.0-1"))
+        .collect()
 }
 
-fn all_at(v: &str) -> Vec<Option<String>> {
-    vec![Some(v.to_string()); 5]
+fn at(name: &'static str, version: &str) -> (&'static str, Option<String>) {
+    (name, Some(version.to_string()))
 }
 
 #[test]
@@ -170,7 +173,7 @@ fn check_needs_a_metadata_cache_then_reports_security_updates_by_advisory() {
             .all(|r| r["id"] != "quiet-fake"),
         "{record:#}"
     );
-    assert_eq!(versions(&sb), all_at("1.0-1"), "check installed nothing");
+    assert_eq!(upgraded(&sb), vec![], "check installed nothing");
 }
 
 #[test]
@@ -198,22 +201,14 @@ fn install_by_severity_updates_the_kernel_and_asks_for_a_reboot() {
             .contains("reboot required (this run updated kernel-core)"),
         "{record:#}"
     );
-    // Important is not Critical.
+    // Important and Moderate are not Critical.
     assert_eq!(patch(&record, "telnet-server")["compliance"], "Skipped");
-    assert_eq!(
-        versions(&sb),
-        vec![
-            Some("1.0-1".into()),
-            Some("1.0-1".into()),
-            Some("1.1-1".into()),
-            Some("1.0-1".into()),
-            Some("1.0-1".into()),
-        ]
-    );
+    assert_eq!(patch(&record, "sudo-fake")["compliance"], "Skipped");
+    assert_eq!(upgraded(&sb), vec![at("kernel-core", "1.1-1")]);
 }
 
 #[test]
-fn approve_after_days_waits_from_the_advisory_date_or_the_build_time() {
+fn approve_after_days_waits_from_the_candidates_own_date() {
     let sb = host();
     let doc = baseline_doc(
         &sb,
@@ -223,10 +218,10 @@ fn approve_after_days_waits_from_the_advisory_date_or_the_build_time() {
     let (code, record, _) = sb.run_json("apply", &doc, &[]);
 
     assert_eq!(code, 0, "{record:#}");
-    // 30 days old: approved, and dnf's newest version goes in.
-    let telnet = patch(&record, "telnet-server");
-    assert_eq!(telnet["compliance"], "Compliant", "{telnet:#}");
-    assert!(detail(&record, "telnet-server").contains("upgraded 1.0-1 to 1.2-1"));
+    // Its advisory is 20 days old: approved.
+    let sudo = patch(&record, "sudo-fake");
+    assert_eq!(sudo["compliance"], "Compliant", "{sudo:#}");
+    assert!(detail(&record, "sudo-fake").contains("upgraded 1.0-1 to 1.1-1"));
     // 2 and 1 days old: not yet.
     for name in ["kernel-core", "vim-fake"] {
         assert_eq!(patch(&record, name)["compliance"], "Skipped", "{record:#}");
@@ -235,21 +230,16 @@ fn approve_after_days_waits_from_the_advisory_date_or_the_build_time() {
             "{record:#}"
         );
     }
-    // No advisory: its build time (just now) is its release date.
-    assert!(
-        detail(&record, "plain-fake").contains("(build date), approved after 7 days"),
-        "{record:#}"
-    );
-    assert_eq!(
-        versions(&sb),
-        vec![
-            Some("1.2-1".into()),
-            Some("1.0-1".into()),
-            Some("1.0-1".into()),
-            Some("1.0-1".into()),
-            Some("1.0-1".into()),
-        ]
-    );
+    // No advisory: its build time (just now) is its release date. The
+    // newest telnet-server has none either: the 30-day-old advisory of
+    // 1.1-1 does not date 1.2-1, built today.
+    for name in ["plain-fake", "telnet-server"] {
+        assert!(
+            detail(&record, name).contains("(build date), approved after 7 days"),
+            "{record:#}"
+        );
+    }
+    assert_eq!(upgraded(&sb), vec![at("sudo-fake", "1.1-1")]);
 }
 
 #[test]
@@ -280,13 +270,11 @@ fn minimum_versions_and_rejections_win_over_the_rules() {
         "{record:#}"
     );
     assert_eq!(
-        versions(&sb),
+        upgraded(&sb),
         vec![
-            Some("1.0-1".into()),
-            Some("1.1-1".into()),
-            Some("1.1-1".into()),
-            Some("1.0-1".into()),
-            Some("1.0-1".into()),
+            at("vim-fake", "1.1-1"),
+            at("kernel-core", "1.1-1"),
+            at("sudo-fake", "1.1-1")
         ]
     );
 }
@@ -303,7 +291,7 @@ fn debian_filters_on_an_rpm_root_fail_before_anything_runs() {
         detail(&record, "baseline").contains("priorities and sections are Debian package fields"),
         "{record:#}"
     );
-    assert_eq!(versions(&sb), all_at("1.0-1"));
+    assert_eq!(upgraded(&sb), vec![]);
     assert!(
         !sb.host("/var/cache/dnf").exists(),
         "not even the metadata was fetched"
@@ -329,16 +317,7 @@ fn the_shipped_document_takes_rpm_classifications() {
     );
     assert_eq!(code, 0, "{record:#}");
     assert!(detail(&record, "vim-fake").contains("upgraded 1.0-1 to 1.1-1"));
-    assert_eq!(
-        versions(&sb),
-        vec![
-            Some("1.0-1".into()),
-            Some("1.1-1".into()),
-            Some("1.0-1".into()),
-            Some("1.0-1".into()),
-            Some("1.0-1".into()),
-        ]
-    );
+    assert_eq!(upgraded(&sb), vec![at("vim-fake", "1.1-1")]);
 }
 
 #[test]
@@ -360,7 +339,7 @@ fn an_unreadable_repository_fails_the_step_rather_than_passing_for_patched() {
         "{d}"
     );
     assert!(d.contains("gone"), "{d}");
-    assert_eq!(versions(&sb), all_at("1.0-1"), "nothing was installed");
+    assert_eq!(upgraded(&sb), vec![], "nothing was installed");
 }
 
 #[test]
@@ -385,5 +364,113 @@ fn without_dnf_the_error_says_which_systems_are_covered() {
         detail(&record, "baseline").contains("needs dnf (RHEL 8 and later"),
         "{record:#}"
     );
-    assert_eq!(versions(&sb), all_at("1.0-1"));
+    assert_eq!(upgraded(&sb), vec![]);
+}
+
+#[test]
+fn a_frontend_that_would_open_another_database_is_refused_not_read_as_empty() {
+    // A RHEL root hardened from a Debian host: dnf's librpm would open
+    // ROOT/root/.rpmdb, find nothing installed, and call the root patched.
+    let sb = host();
+    makecache(&sb);
+    std::fs::remove_file(sb.host("/root/.rpmdb")).unwrap();
+    let doc = baseline_doc(&sb, "{}");
+
+    let (code, record, _) = sb.run_json("check", &doc, &[]);
+
+    assert_eq!(code, 1, "{record:#}");
+    let d = detail(&record, "baseline");
+    assert!(d.contains("dnf would open the rpm database at"), "{d}");
+    assert!(d.contains("/root/.rpmdb"), "{d}");
+    assert!(
+        !sb.host("/root/.rpmdb").exists(),
+        "no empty database was made"
+    );
+}
+
+#[test]
+fn a_root_without_repositories_is_not_called_patched() {
+    let sb = rpm_root();
+    let p = build_rpm(&sb.dir.path().join("rpms"), "plain-fake", "1.0");
+    rpm_install(&sb, &[&p]);
+    std::fs::create_dir_all(sb.host("/root")).unwrap();
+    std::os::unix::fs::symlink("../var/lib/rpm", sb.host("/root/.rpmdb")).unwrap();
+    let doc = baseline_doc(&sb, "{}");
+
+    let (code, record, _) = sb.run_json("check", &doc, &[]);
+    assert_eq!(code, 1, "{record:#}");
+    assert!(
+        detail(&record, "baseline").contains("run 'dnf makecache' first"),
+        "{record:#}"
+    );
+    assert!(!sb.host("/var/cache/dnf").exists(), "check ran no dnf");
+
+    let (code, record, _) = sb.run_json("apply", &doc, &[]);
+    assert_eq!(code, 1, "{record:#}");
+    assert!(
+        detail(&record, "baseline").contains("the root has no enabled repository"),
+        "{record:#}"
+    );
+}
+
+#[test]
+fn a_repository_file_dnf_cannot_parse_fails_the_step() {
+    let sb = host();
+    sb.put(
+        "/etc/yum.repos.d/broken.repo",
+        "[secrepo]\nname=sec\nbaseurl=file:///nonexistent\nthis line has no equals sign\n",
+    );
+    let doc = baseline_doc(&sb, "{operation: Install, rebootOption: NoReboot}");
+
+    let (code, record, _) = sb.run_json("apply", &doc, &[]);
+
+    assert_eq!(code, 1, "{record:#}");
+    let d = detail(&record, "baseline");
+    assert!(
+        d.contains("dnf skipped a repository file it cannot read"),
+        "{d}"
+    );
+    assert!(d.contains("broken.repo"), "{d}");
+    assert_eq!(upgraded(&sb), vec![], "nothing was installed");
+}
+
+#[test]
+fn a_dependency_dnf_updates_on_the_side_is_reported_as_changed_even_when_rejected() {
+    // app 1.1 needs libdep 1.1; libdep is rejected, and Patch Manager's
+    // default lets it in as a dependency: the record must say it changed,
+    // in one row that keeps why it was not approved itself.
+    let sb = rpm_root();
+    let old = sb.dir.path().join("installed");
+    let app = build_rpm(&old, "app", "1.0");
+    let dep = build_rpm(&old, "libdep", "1.0");
+    rpm_install(&sb, &[&app, &dep]);
+    let repo = sb.dir.path().join("repo");
+    build_rpm_with(&repo, "app", "1.1", "noarch", "Requires: libdep >= 1.1\n");
+    build_rpm(&repo, "libdep", "1.1");
+    dnf_repository(&sb, &repo);
+    add_advisories(&repo, &[security("RHSA-2026:0009", "Important", 3, "app")]);
+    let doc = baseline_doc(
+        &sb,
+        "{operation: Install, rejectedPatches: [libdep], rebootOption: NoReboot}",
+    );
+
+    let (code, record, _) = sb.run_json("apply", &doc, &[]);
+
+    assert_eq!(code, 0, "{record:#}");
+    assert_eq!(rpm_query(&sb, "app").as_deref(), Some("1.1-1"));
+    assert_eq!(rpm_query(&sb, "libdep").as_deref(), Some("1.1-1"));
+    let rows: Vec<&Value> = record["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["id"] == "libdep")
+        .collect();
+    assert_eq!(rows.len(), 1, "{record:#}");
+    assert_eq!(rows[0]["changed"], true);
+    let d = rows[0]["detail"].as_str().unwrap();
+    assert!(
+        d.starts_with("upgraded 1.0-1 to 1.1-1 by the update run"),
+        "{d}"
+    );
+    assert!(d.contains("rejected by rejectedPatches"), "{d}");
 }

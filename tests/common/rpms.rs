@@ -34,20 +34,42 @@ pub fn rpm_root() -> Sandbox {
 /// Builds `NAME-VERSION-1.noarch.rpm` into `dir` with rpmbuild; it holds
 /// one file, `/usr/share/fake/NAME`, whose content is the version.
 pub fn build_rpm(dir: &Path, name: &str, version: &str) -> PathBuf {
+    build_rpm_for(dir, name, version, "noarch")
+}
+
+/// [`build_rpm`] for an architecture (`x86_64`, `i686`: rpm builds either
+/// on an x86_64 host, and a package of one file needs no compiler). The
+/// file's path holds the architecture, so both can be installed side by
+/// side, as multilib packages are.
+pub fn build_rpm_for(dir: &Path, name: &str, version: &str, arch: &str) -> PathBuf {
+    build_rpm_with(dir, name, version, arch, "")
+}
+
+/// [`build_rpm_for`] with extra preamble lines, such as `Requires: ...`.
+pub fn build_rpm_with(dir: &Path, name: &str, version: &str, arch: &str, extra: &str) -> PathBuf {
     let top = tempfile::tempdir().unwrap();
     let spec = top.path().join("p.spec");
     fs::write(
         &spec,
         format!(
             "Name: {name}\nVersion: {version}\nRelease: 1\nSummary: fake package for Rampart's tests\n\
-             License: MIT\nBuildArch: noarch\n%description\nfake\n%install\n\
+             License: MIT\n{build_arch}{extra}%global debug_package %{{nil}}\n\
+             %description\nfake\n%install\n\
              mkdir -p %{{buildroot}}/usr/share/fake\n\
-             echo {version} > %{{buildroot}}/usr/share/fake/{name}\n\
-             %files\n/usr/share/fake/{name}\n"
+             echo {version} > %{{buildroot}}/usr/share/fake/{name}{suffix}\n\
+             %files\n/usr/share/fake/{name}{suffix}\n",
+            suffix = if arch == "noarch" { String::new() } else { format!(".{arch}") },
+            // An architecture package is built with --target instead: rpm
+            // refuses a BuildArch the host cannot run.
+            build_arch = if arch == "noarch" { "BuildArch: noarch\n" } else { "" }
         ),
     )
     .unwrap();
-    let out = Command::new("rpmbuild")
+    let mut cmd = Command::new("rpmbuild");
+    if arch != "noarch" {
+        cmd.arg("--target").arg(arch);
+    }
+    let out = cmd
         .arg("-bb")
         .arg("--define")
         .arg(format!("_topdir {}", top.path().display()))
@@ -59,7 +81,7 @@ pub fn build_rpm(dir: &Path, name: &str, version: &str) -> PathBuf {
         .output()
         .expect("rpmbuild (Debian's rpm package) is installed");
     assert!(out.status.success(), "rpmbuild: {out:?}");
-    dir.join(format!("{name}-{version}-1.noarch.rpm"))
+    dir.join(format!("{name}-{version}-1.{arch}.rpm"))
 }
 
 pub fn rpm_install(sb: &Sandbox, files: &[&Path]) {
@@ -126,8 +148,8 @@ pub struct Advisory<'a> {
     pub severity: &'a str,
     /// `YYYY-MM-DD HH:MM:SS`, UTC.
     pub issued: String,
-    /// (name, version) of the noarch packages it ships, release 1.
-    pub packages: Vec<(&'a str, &'a str)>,
+    /// (name, version, arch) of the packages it ships, release 1.
+    pub packages: Vec<(&'a str, &'a str, &'a str)>,
 }
 
 /// Adds `advisories` to the repository in `files` (after
@@ -146,10 +168,10 @@ pub fn add_advisories(files: &Path, advisories: &[Advisory]) {
         xml.push_str(
             "<description>fake</description>\n<pkglist><collection short=\"t\"><name>t</name>\n",
         );
-        for (name, version) in &a.packages {
+        for (name, version, arch) in &a.packages {
             xml.push_str(&format!(
                 "<package name=\"{name}\" version=\"{version}\" release=\"1\" epoch=\"0\" \
-                 arch=\"noarch\"><filename>{name}-{version}-1.noarch.rpm</filename></package>\n"
+                 arch=\"{arch}\"><filename>{name}-{version}-1.{arch}.rpm</filename></package>\n"
             ));
         }
         xml.push_str("</collection></pkglist>\n</update>\n");

@@ -38,6 +38,9 @@ const MAX_APPROVE_AFTER_DAYS: u64 = 360;
 /// The exit code SSM reads as "reboot, then run this step again".
 const EXIT_REBOOT: i32 = 194;
 
+/// Debian's package priorities.
+const PRIORITIES: [&str; 5] = ["required", "important", "standard", "optional", "extra"];
+
 /// Patch Manager's classifications of rpm advisories, as dnf names their
 /// types (lowercase).
 const CLASSIFICATIONS: [&str; 4] = ["security", "bugfix", "enhancement", "newpackage"];
@@ -84,13 +87,18 @@ impl PatchBaselineAction {
             &["RebootIfNeeded", "NoReboot"],
             "RebootIfNeeded",
         );
-        let lower = |key: &str, allowed: &[&str]| -> Vec<String> {
-            let values: Vec<String> = i
-                .string_list(key)
+        // A document parameter left empty arrives as "": no value, not a
+        // value that matches nothing.
+        let list = |key: &str| -> Vec<String> {
+            i.string_list(key)
                 .unwrap_or_default()
                 .into_iter()
-                .map(|s| s.trim().to_ascii_lowercase())
-                .collect();
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        };
+        let lower = |key: &str, allowed: &[&str]| -> Vec<String> {
+            let values: Vec<String> = list(key).iter().map(|s| s.to_ascii_lowercase()).collect();
             for v in values
                 .iter()
                 .filter(|v| !allowed.is_empty() && !allowed.contains(&v.as_str()))
@@ -102,13 +110,20 @@ impl PatchBaselineAction {
             }
             values
         };
-        let priorities = lower("priorities", &[]);
+        let priorities = lower("priorities", &PRIORITIES);
         let sections = lower("sections", &[]);
         let classifications = lower("classifications", &CLASSIFICATIONS);
         let severities = lower("severities", &SEVERITIES);
         let security_only = i.bool("securityOnly").unwrap_or(false);
         let names = |key: &str| -> BTreeSet<String> {
-            i.string_list(key).unwrap_or_default().into_iter().collect()
+            let names: BTreeSet<String> = list(key).into_iter().collect();
+            for n in names.iter().filter(|n| n.contains(['*', '?', '['])) {
+                i.problem(format_args!(
+                    "input '{key}' has '{n}': names are exact, patterns are not supported \
+                     (list each package)"
+                ));
+            }
+            names
         };
         let approved = names("approvedPatches");
         let rejected = names("rejectedPatches");
@@ -141,10 +156,14 @@ impl PatchBaselineAction {
         let approve_after_days = i
             .whole_number("approveAfterDays", 0..=MAX_APPROVE_AFTER_DAYS)
             .unwrap_or(0);
-        for name in rejected.iter().filter(|n| minimums.contains_key(*n)) {
+        for (name, min) in rejected
+            .iter()
+            .flat_map(|r| minimums.keys().map(move |m| (r, m)))
+            .filter(|(r, m)| same_package(r, m))
+        {
             i.problem(format_args!(
-                "package '{name}' is in both rejectedPatches and minimumVersions; a minimum \
-                 version cannot be met by a package that is never updated"
+                "package '{name}' is in rejectedPatches and '{min}' in minimumVersions; a \
+                 minimum version cannot be met by a package that is never updated"
             ));
         }
         let lock_timeout = lock_timeout(&i);
@@ -330,8 +349,10 @@ enum Facts {
 }
 
 impl Offer {
-    /// When the update came out: its newest advisory's date; for an rpm no
-    /// advisory covers, when it was built.
+    /// When the candidate came out: the date of the advisory that ships
+    /// that very version, else its build time. An advisory for an older
+    /// version dates that version, not a newer build; taking its date
+    /// would let a package built today through a waiting period set for it.
     fn released(&self) -> Option<(DateTime<Utc>, &'static str)> {
         match &self.facts {
             Facts::Apt { .. } => None,
@@ -339,10 +360,20 @@ impl Offer {
                 advisories, built, ..
             } => advisories
                 .iter()
+                .filter(|a| {
+                    Scheme::Rpm.compare(&a.evr, &self.candidate).ok() == Some(Ordering::Equal)
+                })
                 .filter_map(|a| a.updated)
                 .max()
                 .map(|t| (t, "advisory"))
-                .or_else(|| built.map(|t| (t, "build"))),
+                .or_else(|| built.map(|t| (t, "build")))
+                .or_else(|| {
+                    advisories
+                        .iter()
+                        .filter_map(|a| a.updated)
+                        .max()
+                        .map(|t| (t, "older advisory"))
+                }),
         }
     }
 
@@ -419,6 +450,15 @@ impl Source<'_> {
         match self {
             Source::Apt(_) => "apt-get",
             Source::Dnf(_) => "dnf",
+        }
+    }
+
+    /// How result ids join a name and an architecture, as the system
+    /// itself writes it.
+    fn arch_separator(&self) -> char {
+        match self {
+            Source::Apt(_) => ':',
+            Source::Dnf(_) => '.',
         }
     }
 
@@ -536,7 +576,8 @@ impl PatchBaselineAction {
                 ));
             }
         } else {
-            results.extend(self.install(ctx, &source, &db, &missing));
+            let installed = self.install(ctx, &source, &db, &missing);
+            install::merge(&mut results, installed);
         }
         if results.is_empty() {
             results.push(resource(
@@ -664,6 +705,16 @@ fn listed(list: &BTreeSet<String>, o: &Offer) -> bool {
     list.contains(&o.name) || list.contains(&o.id)
 }
 
+/// Whether two list entries name the same package: equal, or one is the
+/// other with an architecture (`name:arch` on dpkg, `name.arch` on rpm).
+fn same_package(a: &str, b: &str) -> bool {
+    let qualifies = |long: &str, short: &str| {
+        long.strip_prefix(short)
+            .is_some_and(|rest| rest.starts_with([':', '.']) && rest.len() > 1)
+    };
+    a == b || qualifies(a, b) || qualifies(b, a)
+}
+
 fn compare(scheme: Scheme, a: &str, b: &str) -> Result<Ordering, String> {
     scheme
         .compare(a, b)
@@ -671,11 +722,13 @@ fn compare(scheme: Scheme, a: &str, b: &str) -> Result<Ordering, String> {
 }
 
 /// The id of an installed instance: its name, or `name{sep}arch` when more
-/// than one architecture of it is installed.
+/// than one architecture of it is installed (several versions of one
+/// architecture, as rpm keeps kernels, are still one name).
 fn instance_id(db: &Installed, name: &str, arch: &str, sep: char) -> String {
-    match db.packages.get(name) {
-        Some(instances) if instances.len() > 1 => format!("{name}{sep}{arch}"),
-        _ => name.to_string(),
+    if db.architectures_of(name).len() > 1 {
+        format!("{name}{sep}{arch}")
+    } else {
+        name.to_string()
     }
 }
 
@@ -725,9 +778,31 @@ mod tests {
         assert!(problems(json!({"minimumVersions": ["a"]}))[0].contains("mapping"));
         let p = problems(json!({"rejectedPatches": ["m"], "minimumVersions": {"m": "2.0"}}));
         assert!(
-            p[0].contains("in both rejectedPatches and minimumVersions"),
+            p[0].contains("'m' is in rejectedPatches and 'm' in minimumVersions"),
             "{p:?}"
         );
+        // The same package with and without its architecture.
+        let p = problems(json!({"rejectedPatches": ["m.i686"], "minimumVersions": {"m": "2.0"}}));
+        assert_eq!(p.len(), 1, "{p:?}");
+        let p = problems(json!({"rejectedPatches": ["m"], "minimumVersions": {"m:i386": "2.0"}}));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            problems(json!({"rejectedPatches": ["m"], "minimumVersions": {"m.x": "2"}})).len() == 1
+        );
+        assert!(problems(
+            json!({"rejectedPatches": ["python3"], "minimumVersions": {"python3-libs": "2"}})
+        )
+        .is_empty());
+        // Debian's priorities are a fixed set; patterns are not names.
+        let p = problems(json!({"priorities": ["bogus"], "approvedPatches": ["openssl*"]}));
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(
+            p[0].contains("'priorities' has unknown value 'bogus'"),
+            "{p:?}"
+        );
+        assert!(p[1].contains("patterns are not supported"), "{p:?}");
+        // An empty parameter is no value.
+        assert!(problems(json!({"severities": [""], "rejectedPatches": [""]})).is_empty());
         // Either system's version syntax passes validation: rpm's caret.
         assert!(problems(json!({"minimumVersions": {"m": "1.0^git1"}})).is_empty());
     }

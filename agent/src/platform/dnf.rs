@@ -11,6 +11,10 @@
 //! A query with `cache_only` (dnf's `-C`) downloads nothing and leaves the
 //! metadata cache as it is; dnf still appends to its own logs under the
 //! root's `/var/log`, as every dnf command does.
+//!
+//! dnf runs without `-q`: quiet, it also hides its warning that it skipped
+//! a `.repo` file it could not parse, and a repository skipped is updates
+//! unseen. The extra lines it prints have none of the shapes read here.
 
 use std::collections::HashMap;
 use std::process::Command;
@@ -65,18 +69,20 @@ const UPGRADE_FORMAT: &str =
 /// What dnf says when `-C` finds no metadata cache.
 const NO_CACHE: &str = "Cache-only enabled but no cache";
 
+/// What dnf says of a `.repo` file it cannot parse, before going on without.
+const SKIPPED_REPO_FILE: &str = "Warning: failed loading '";
+
+/// dnf's metadata cache, relative to the root.
+pub const CACHE_DIR: &str = "/var/cache/dnf";
+
 impl RpmTarget<'_> {
-    /// dnf on this root, non-interactive, with UTC dates; a query (`-q`)
-    /// prints only its answer. A repository dnf cannot read fails the
-    /// command: skipped, as dnf's default would have it, its updates would
-    /// go unseen and the host would pass for patched.
-    fn dnf(&self, cache_only: bool, query: bool) -> Command {
+    /// dnf on this root, non-interactive, with UTC dates. A repository dnf
+    /// cannot read fails the command: skipped, as dnf's default would have
+    /// it, its updates would go unseen and the host would pass for patched.
+    fn dnf(&self, cache_only: bool) -> Command {
         let mut cmd = pkg_tool::command("dnf");
         cmd.env("TZ", "UTC")
             .args(["-y", "--setopt=skip_if_unavailable=False"]);
-        if query {
-            cmd.arg("-q");
-        }
         if cache_only {
             cmd.arg("-C");
         }
@@ -86,30 +92,45 @@ impl RpmTarget<'_> {
         cmd
     }
 
-    /// Runs a dnf query; a missing cache gets a message that says what to do.
+    /// Runs dnf; a missing cache gets a message that says what to do, and a
+    /// repository file dnf skipped fails the run.
     fn query(&self, cmd: Command, cache_only: bool) -> Result<String, RpmError> {
-        match run(cmd, "dnf") {
+        let text = match run(cmd, "dnf") {
             Err(ToolError::Failed { output, .. }) if cache_only && output.contains(NO_CACHE) => {
-                Err(RpmError::NoMetadataCache(
-                    self.root.join(std::path::Path::new("/var/cache/dnf")),
-                ))
+                let repo = output
+                    .split(" | ")
+                    .find(|l| l.contains(NO_CACHE))
+                    .unwrap_or_default()
+                    .trim();
+                return Err(RpmError::NoMetadataCache(format!(
+                    "{} ({repo})",
+                    self.root.join(std::path::Path::new(CACHE_DIR)).display()
+                )));
             }
-            other => Ok(other?),
+            other => other?,
+        };
+        if let Some(line) = text.lines().find(|l| l.contains(SKIPPED_REPO_FILE)) {
+            return Err(RpmError::BadRepoFile(format!(
+                "dnf skipped a repository file it cannot read, so its updates would go unseen: \
+                 {} (fix or remove the file)",
+                line.trim()
+            )));
         }
+        Ok(text)
     }
 
     /// Downloads fresh repository metadata (`dnf makecache --refresh`).
     pub fn refresh(&self) -> Result<(), RpmError> {
-        let mut cmd = self.dnf(false, true);
+        let mut cmd = self.dnf(false);
         cmd.args(["--refresh", "makecache"]);
-        run(cmd, "dnf")?;
+        self.query(cmd, false)?;
         Ok(())
     }
 
     /// The newest upgrade on offer for each installed `name.arch`, after
     /// dnf's excludes.
     pub fn upgrades(&self, cache_only: bool) -> Result<Vec<Candidate>, RpmError> {
-        let mut cmd = self.dnf(cache_only, true);
+        let mut cmd = self.dnf(cache_only);
         cmd.args([
             "repoquery",
             "--upgrades",
@@ -126,10 +147,10 @@ impl RpmTarget<'_> {
     /// (`list` shows a severity only for security advisories, and only in
     /// Red Hat's spelling).
     pub fn advisories(&self, cache_only: bool) -> Result<Vec<Advisory>, RpmError> {
-        let mut cmd = self.dnf(cache_only, true);
+        let mut cmd = self.dnf(cache_only);
         cmd.args(["updateinfo", "list", "--updates"]);
         let list = self.query(cmd, cache_only)?;
-        let mut cmd = self.dnf(cache_only, true);
+        let mut cmd = self.dnf(cache_only);
         cmd.args(["updateinfo", "info", "--updates"]);
         let info = parse_info(&self.query(cmd, cache_only)?);
         Ok(parse_list(&list)
@@ -153,7 +174,7 @@ impl RpmTarget<'_> {
     /// dnf's lines to stderr as they come.
     pub fn upgrade_to(&self, nevras: &[String], progress: bool) -> Result<String, RpmError> {
         self.wait_for_lock()?;
-        let mut cmd = self.dnf(false, false);
+        let mut cmd = self.dnf(false);
         cmd.arg("upgrade").args(nevras);
         Ok(pkg_tool::run_with_progress(cmd, "dnf", progress)?)
     }
@@ -183,11 +204,15 @@ fn parse_upgrades(text: &str) -> Vec<Candidate> {
 }
 
 /// dnf's dates: `2026-11-20 10:00:00`, or `2026-12-04 02:31` in repoquery.
+/// dnf shows a date it could not read as the epoch (1970-01-01): that is
+/// no date, not a very old one, which `approveAfterDays` would approve at
+/// once.
 fn parse_time(text: &str) -> Option<DateTime<Utc>> {
     ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"]
         .iter()
         .find_map(|f| NaiveDateTime::parse_from_str(text.trim(), f).ok())
         .map(|t| t.and_utc())
+        .filter(|t| t.timestamp() > 0)
 }
 
 /// `name-[epoch:]version-release.arch` into its parts.
@@ -346,5 +371,7 @@ mod tests {
             "2026-11-20T10:00:00+00:00"
         );
         assert_eq!(i["ALAS2023-2026-7"].severity, "medium");
+        // An unreadable date, which dnf shows as the epoch, is none.
+        assert_eq!(parse_time("1970-01-01 00:00:00"), None);
     }
 }

@@ -39,10 +39,22 @@ pub enum RpmError {
     #[error("no rpm database under {0} (looked in /usr/lib/sysimage/rpm and /var/lib/rpm)")]
     NoDatabase(PathBuf),
     #[error(
+        "{tool} would open the rpm database at {theirs} (this host's librpm default, \
+         %_dbpath), not the root's {ours}, and would see none of its packages: run from a \
+         host of the root's own distribution, or link {theirs} to the root's database"
+    )]
+    FrontendDatabase {
+        tool: &'static str,
+        theirs: PathBuf,
+        ours: PathBuf,
+    },
+    #[error("{0}")]
+    BadRepoFile(String),
+    #[error(
         "dnf has no metadata cache in {0}: run 'dnf makecache' first \
          (check mode downloads nothing), or apply"
     )]
-    NoMetadataCache(PathBuf),
+    NoMetadataCache(String),
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -230,6 +242,42 @@ impl RpmTarget<'_> {
         Ok(())
     }
 
+    /// Makes sure a frontend (dnf, zypper: they open the database through
+    /// the host's librpm, at its compiled-in `%_dbpath` inside the root)
+    /// would see the database Rampart reads. On a host of another
+    /// distribution, under `--root`, it would not (Debian's rpm keeps it in
+    /// `~/.rpmdb`): the frontend would find nothing installed, and a patch
+    /// scan would call the root patched.
+    pub fn frontend_sees_database(&self, f: Frontend) -> Result<(), RpmError> {
+        if self.root.is_host() {
+            return Ok(());
+        }
+        let ours =
+            db_path(self.root).ok_or_else(|| RpmError::NoDatabase(self.root.dir().into()))?;
+        let mut cmd = pkg_tool::command("rpm");
+        cmd.args(["--eval", "%{_dbpath}"]);
+        let theirs = run(cmd, "rpm")?;
+        let theirs = theirs.lines().next().unwrap_or_default().trim();
+        if !theirs.starts_with('/') {
+            // rpm could not expand its own macro: nothing to compare with,
+            // and the frontend's own error will say more.
+            return Ok(());
+        }
+        let resolve = |p: &str| {
+            let p = self.root.join(Path::new(p));
+            std::fs::canonicalize(&p).unwrap_or(p)
+        };
+        let (theirs, ours) = (resolve(theirs), resolve(ours));
+        if theirs != ours {
+            return Err(RpmError::FrontendDatabase {
+                tool: f.tool(),
+                theirs,
+                ours,
+            });
+        }
+        Ok(())
+    }
+
     /// `rpm -U` of package files: installs, or upgrades what is older;
     /// `downgrade` also replaces a newer installed version (`--oldpackage`).
     pub fn install_files(&self, files: &[PathBuf], downgrade: bool) -> Result<String, RpmError> {
@@ -254,6 +302,7 @@ impl RpmTarget<'_> {
     /// Runs a frontend's `verb` (install, upgrade, downgrade, remove) on
     /// `specs`, non-interactively, inside the root when it is not the host.
     pub fn frontend(&self, f: Frontend, verb: &str, specs: &[String]) -> Result<String, RpmError> {
+        self.frontend_sees_database(f)?;
         self.wait_for_lock()?;
         let mut cmd = pkg_tool::command(f.tool());
         let dir = self.root.dir();

@@ -1,6 +1,7 @@
 //! The installed packages of a root, as the package database records them:
 //! dpkg's status file read directly, rpm's database through `rpm --root -qa`.
 
+use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -27,8 +28,10 @@ pub struct Installed {
 }
 
 impl Installed {
-    /// The installed version of `spec` (`name` or `name:arch`): the first
-    /// instance, or the one of that architecture.
+    /// The installed version of `spec` (`name` or `name:arch`): the
+    /// newest instance, or the newest of that architecture. rpm installs
+    /// some packages side by side in several versions (kernels), and the
+    /// newest is the one that counts for "at least".
     pub fn version_of(&self, spec: &str) -> Option<&str> {
         let (name, arch) = match spec.split_once(':') {
             Some((n, a)) => (n, Some(a)),
@@ -37,8 +40,37 @@ impl Installed {
         self.packages
             .get(name)?
             .iter()
-            .find(|(a, _)| arch.is_none_or(|want| want == a))
+            .filter(|(a, _)| arch.is_none_or(|want| want == a))
+            .max_by(|(_, x), (_, y)| self.scheme.compare(x, y).unwrap_or(Ordering::Equal))
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The installed versions of `name` for `arch`, oldest first.
+    pub fn versions_of(&self, name: &str, arch: &str) -> Vec<&str> {
+        let mut v: Vec<&str> = self
+            .packages
+            .get(name)
+            .into_iter()
+            .flatten()
+            .filter(|(a, _)| a == arch)
+            .map(|(_, v)| v.as_str())
+            .collect();
+        v.sort_by(|x, y| self.scheme.compare(x, y).unwrap_or(Ordering::Equal));
+        v
+    }
+
+    /// The distinct architectures `name` is installed for.
+    pub fn architectures_of(&self, name: &str) -> Vec<&str> {
+        let mut a: Vec<&str> = self
+            .packages
+            .get(name)
+            .into_iter()
+            .flatten()
+            .map(|(a, _)| a.as_str())
+            .collect();
+        a.sort_unstable();
+        a.dedup();
+        a
     }
 }
 

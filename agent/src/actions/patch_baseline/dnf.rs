@@ -4,12 +4,15 @@
 use std::cmp::Ordering;
 use std::path::Path;
 
+use chrono::{DateTime, Utc};
+
 use super::{instance_id, Facts, Offer};
 use crate::actions::package::Installed;
 use crate::actions::{Mode, StepContext};
 use crate::output::ResourceResult;
+use crate::platform::dnf::CACHE_DIR;
 use crate::platform::pkg_tool::ToolError;
-use crate::platform::rpm::{self, RpmError, RpmTarget};
+use crate::platform::rpm::{self, Frontend, RpmError, RpmTarget};
 use crate::platform::version::Scheme;
 
 /// Packages whose update takes effect only after a reboot: the list
@@ -29,9 +32,6 @@ const NEED_REBOOT: [&str; 11] = [
     "microcode_ctl",
 ];
 
-/// dnf's metadata cache, relative to the root.
-const CACHE_DIR: &str = "/var/cache/dnf";
-
 /// The updates on offer, and a note on how fresh the metadata is (check
 /// mode, which downloads none).
 pub(super) fn offers(
@@ -39,11 +39,31 @@ pub(super) fn offers(
     target: &RpmTarget,
     db: &Installed,
 ) -> Result<(Vec<Offer>, String), String> {
+    target
+        .frontend_sees_database(Frontend::Dnf)
+        .map_err(explain)?;
+    let cache = ctx.root.join(Path::new(CACHE_DIR));
     let cache_only = ctx.mode == Mode::Check;
-    let note = if cache_only {
-        format!("; {}", metadata_age(&ctx.root.join(Path::new(CACHE_DIR))))
-    } else {
+    if !cache_only {
         target.refresh().map_err(explain)?;
+    }
+    // No metadata at all is no repository, not no updates: apt's rule
+    // for a root without package lists.
+    let Some(fetched) = newest_metadata(&cache) else {
+        return Err(if cache_only {
+            RpmError::NoMetadataCache(cache.display().to_string()).to_string()
+        } else {
+            "dnf fetched no repository metadata: the root has no enabled repository; \
+             check its /etc/yum.repos.d"
+                .into()
+        });
+    };
+    let note = if cache_only {
+        format!(
+            "; repository metadata of {}",
+            fetched.format("%Y-%m-%d %H:%M UTC")
+        )
+    } else {
         String::new()
     };
     let candidates = target.upgrades(cache_only).map_err(explain)?;
@@ -126,8 +146,8 @@ pub(super) fn reboot_due(ctx: &StepContext, results: &[ResourceResult]) -> Optio
 }
 
 /// When dnf last downloaded metadata: its newest cached `repomd.xml`.
-fn metadata_age(cache: &Path) -> String {
-    let newest = std::fs::read_dir(cache)
+fn newest_metadata(cache: &Path) -> Option<DateTime<Utc>> {
+    std::fs::read_dir(cache)
         .into_iter()
         .flatten()
         .flatten()
@@ -136,12 +156,6 @@ fn metadata_age(cache: &Path) -> String {
                 .and_then(|m| m.modified())
                 .ok()
         })
-        .max();
-    match newest {
-        Some(t) => {
-            let t: chrono::DateTime<chrono::Utc> = t.into();
-            format!("repository metadata of {}", t.format("%Y-%m-%d %H:%M UTC"))
-        }
-        None => "no repository metadata cached yet (run dnf makecache)".into(),
-    }
+        .max()
+        .map(DateTime::<Utc>::from)
 }
