@@ -13,7 +13,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use regex::Regex;
+use regex_lite::Regex;
 use serde_json::Value;
 
 use common::Sandbox;

@@ -16,7 +16,7 @@ use std::io::ErrorKind;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
-use regex::Regex;
+use regex_lite::Regex;
 use serde_json::Value;
 
 use super::{
@@ -366,5 +366,13 @@ mod tests {
             err[0].starts_with("step 'sshd': input 'match' is not a valid regular expression"),
             "{err:?}"
         );
+        // Unicode classes are not in regex-lite (docs/documents.md): said,
+        // not silently matched as something else.
+        let err = LineAction::from_inputs(
+            "sshd",
+            &json!({"path": "/x", "line": "a", "match": "^\\p{L}+$"}),
+        )
+        .unwrap_err();
+        assert!(err[0].contains("not a valid regular expression"), "{err:?}");
     }
 }

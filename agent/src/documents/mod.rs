@@ -59,7 +59,7 @@ pub struct ParameterDef {
     /// No default means the parameter is required.
     pub default: Option<Value>,
     pub allowed_values: Option<Vec<Value>>,
-    pub allowed_pattern: Option<regex::Regex>,
+    pub allowed_pattern: Option<regex_lite::Regex>,
     pub min_chars: Option<u64>,
     pub max_chars: Option<u64>,
     pub min_items: Option<u64>,

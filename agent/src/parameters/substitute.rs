@@ -10,7 +10,7 @@
 
 use std::sync::LazyLock;
 
-use regex::{Captures, Regex};
+use regex_lite::{Captures, Regex};
 use serde_json::Value;
 use thiserror::Error;
 
