@@ -14,7 +14,7 @@ use common::rpms::{
     add_advisories, build_rpm, build_rpm_with, dnf_repository, rpm_install, rpm_query, rpm_root,
     Advisory,
 };
-use common::{resource, Sandbox};
+use common::{only_row, resource, Sandbox};
 use serde_json::Value;
 
 /// A date `days` ago, as updateinfo writes it.
@@ -459,15 +459,9 @@ fn a_dependency_dnf_updates_on_the_side_is_reported_as_changed_even_when_rejecte
     assert_eq!(code, 0, "{record:#}");
     assert_eq!(rpm_query(&sb, "app").as_deref(), Some("1.1-1"));
     assert_eq!(rpm_query(&sb, "libdep").as_deref(), Some("1.1-1"));
-    let rows: Vec<&Value> = record["resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["id"] == "libdep")
-        .collect();
-    assert_eq!(rows.len(), 1, "{record:#}");
-    assert_eq!(rows[0]["changed"], true);
-    let d = rows[0]["detail"].as_str().unwrap();
+    let row = only_row(&record, "patch", "libdep");
+    assert_eq!(row["changed"], true);
+    let d = row["detail"].as_str().unwrap();
     assert!(
         d.starts_with("upgraded 1.0-1 to 1.1-1 by the update run"),
         "{d}"

@@ -100,6 +100,19 @@ pub fn resource<'a>(record: &'a serde_json::Value, kind: &str, id: &str) -> &'a 
         .unwrap_or_else(|| panic!("no {kind} resource '{id}' in {record:#}"))
 }
 
+/// The one resource entry with this type and id: a second row for the
+/// same package would be a record that says two things of it.
+pub fn only_row<'a>(record: &'a serde_json::Value, kind: &str, id: &str) -> &'a serde_json::Value {
+    let rows: Vec<&serde_json::Value> = record["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["type"] == kind && r["id"] == id)
+        .collect();
+    assert_eq!(rows.len(), 1, "want one {kind} row '{id}': {record:#}");
+    rows[0]
+}
+
 /// The step entry of a record by name.
 pub fn step<'a>(record: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
     record["steps"]
