@@ -468,3 +468,31 @@ fn a_dependency_dnf_updates_on_the_side_is_reported_as_changed_even_when_rejecte
     );
     assert!(d.contains("rejected by rejectedPatches"), "{d}");
 }
+
+#[test]
+fn a_held_dnf_lock_is_waited_for_then_reported_with_its_holder() {
+    // dnf's lock is a pid file naming a live process; dnf itself would
+    // wait on it without a limit ("Waiting for process with pid N").
+    let sb = host();
+    let mut holder = Command::new("sleep").arg("30").spawn().unwrap();
+    sb.put("/var/lib/dnf/rpmdb_lock.pid", &holder.id().to_string());
+    let doc = baseline_doc(
+        &sb,
+        "{operation: Install, rebootOption: NoReboot, lockTimeoutSeconds: 1}",
+    );
+
+    let (code, record, _) = sb.run_json("apply", &doc, &[]);
+    let _ = holder.kill();
+    let _ = holder.wait();
+
+    assert_eq!(code, 1, "{record:#}");
+    let d = detail(&record, "baseline");
+    assert!(
+        d.contains(&format!(
+            "rpmdb_lock.pid is held by process {} (sleep)",
+            holder.id()
+        )),
+        "{d}"
+    );
+    assert_eq!(upgraded(&sb), vec![], "nothing was installed");
+}

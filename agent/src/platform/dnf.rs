@@ -21,6 +21,7 @@ use std::process::Command;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
+use super::pkg_lock;
 use super::pkg_tool::{self, run, ToolError};
 use super::rpm::{RpmError, RpmTarget};
 
@@ -75,6 +76,13 @@ const SKIPPED_REPO_FILE: &str = "Warning: failed loading '";
 /// dnf's metadata cache, relative to the root.
 pub const CACHE_DIR: &str = "/var/cache/dnf";
 
+/// dnf's own locks (pid files), relative to the root: the metadata cache's
+/// and the package database's (in dnf's persistdir).
+const LOCKS: [&str; 2] = [
+    "/var/cache/dnf/metadata_lock.pid",
+    "/var/lib/dnf/rpmdb_lock.pid",
+];
+
 impl RpmTarget<'_> {
     /// dnf on this root, non-interactive, with UTC dates. A repository dnf
     /// cannot read fails the command: skipped, as dnf's default would have
@@ -119,8 +127,20 @@ impl RpmTarget<'_> {
         Ok(text)
     }
 
+    /// Waits for dnf's own locks, which dnf itself would wait on without a
+    /// limit, then for rpm's.
+    pub(super) fn wait_for_dnf(&self) -> Result<(), RpmError> {
+        let locks: Vec<_> = LOCKS
+            .iter()
+            .map(|l| self.root.join(std::path::Path::new(l)))
+            .collect();
+        let left = pkg_lock::wait_for_pid_files(&locks, self.lock_timeout)?;
+        self.wait_for_lock_within(left)
+    }
+
     /// Downloads fresh repository metadata (`dnf makecache --refresh`).
     pub fn refresh(&self) -> Result<(), RpmError> {
+        self.wait_for_dnf()?;
         let mut cmd = self.dnf(false);
         cmd.args(["--refresh", "makecache"]);
         self.query(cmd, false)?;
@@ -173,7 +193,7 @@ impl RpmTarget<'_> {
     /// `dnf upgrade` to exactly these `name-evr.arch`; `progress` echoes
     /// dnf's lines to stderr as they come.
     pub fn upgrade_to(&self, nevras: &[String], progress: bool) -> Result<String, RpmError> {
-        self.wait_for_lock()?;
+        self.wait_for_dnf()?;
         let mut cmd = self.dnf(false);
         cmd.arg("upgrade").args(nevras);
         Ok(pkg_tool::run_with_progress(cmd, "dnf", progress)?)

@@ -6,6 +6,11 @@
 //! second package manager started while one runs fails at once, so Rampart
 //! asks who holds the lock (`F_GETLK`), waits, and gives up with the holder's
 //! pid after the step's lock timeout rather than fail or hang.
+//!
+//! dnf's own locks are pid files instead (`/var/lib/dnf/rpmdb_lock.pid`,
+//! `/var/cache/dnf/metadata_lock.pid`): held while the file names a live
+//! process. dnf waits on them without a limit, so Rampart waits first, with
+//! the same timeout and message.
 
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -81,15 +86,44 @@ fn process_name(pid: i32) -> String {
         .unwrap_or_default()
 }
 
+/// The live process a dnf-style pid file names, if any: dnf writes its pid
+/// into the file while it holds the lock and treats a dead one's as free.
+pub fn pid_file_holder(path: &Path) -> io::Result<Option<i32>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    Ok(text
+        .trim()
+        .parse::<i32>()
+        .ok()
+        .filter(|pid| *pid > 0 && *pid != std::process::id() as i32)
+        .filter(|pid| Path::new(&format!("/proc/{pid}")).exists()))
+}
+
 /// Waits until none of `paths` is locked by another process, or `timeout`
 /// passes. Returns the time left of `timeout`.
 pub fn wait_until_free(paths: &[PathBuf], timeout: Duration) -> Result<Duration, LockError> {
+    wait(paths, timeout, holder)
+}
+
+/// [`wait_until_free`] for dnf's pid-file locks.
+pub fn wait_for_pid_files(paths: &[PathBuf], timeout: Duration) -> Result<Duration, LockError> {
+    wait(paths, timeout, pid_file_holder)
+}
+
+fn wait(
+    paths: &[PathBuf],
+    timeout: Duration,
+    probe: fn(&Path) -> io::Result<Option<i32>>,
+) -> Result<Duration, LockError> {
     let started = Instant::now();
     let mut logged = false;
     loop {
         let mut busy = None;
         for p in paths {
-            let pid = holder(p).map_err(|source| LockError::Inspect {
+            let pid = probe(p).map_err(|source| LockError::Inspect {
                 path: p.clone(),
                 source,
             })?;
@@ -160,5 +194,34 @@ pub fn acquire(path: &Path, timeout: Duration) -> Result<Option<HeldLock>, LockE
                 waited_secs: started.elapsed().as_secs(),
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pid_file_is_held_only_by_another_live_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = dir.path().join("rpmdb_lock.pid");
+        assert_eq!(pid_file_holder(&lock).unwrap(), None, "no file");
+
+        let mut live = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        std::fs::write(&lock, live.id().to_string()).unwrap();
+        assert_eq!(pid_file_holder(&lock).unwrap(), Some(live.id() as i32));
+
+        // A process that has exited holds nothing, as dnf itself decides.
+        live.kill().unwrap();
+        live.wait().unwrap();
+        assert_eq!(pid_file_holder(&lock).unwrap(), None, "dead holder");
+
+        std::fs::write(&lock, std::process::id().to_string()).unwrap();
+        assert_eq!(pid_file_holder(&lock).unwrap(), None, "our own pid");
+        std::fs::write(&lock, "").unwrap();
+        assert_eq!(pid_file_holder(&lock).unwrap(), None, "empty file");
     }
 }

@@ -235,10 +235,16 @@ pub struct RpmTarget<'a> {
 impl RpmTarget<'_> {
     /// Waits for rpm's transaction lock: rpm itself would block on it
     /// without a limit.
-    pub(super) fn wait_for_lock(&self) -> Result<(), RpmError> {
+    fn wait_for_lock(&self) -> Result<(), RpmError> {
+        self.wait_for_lock_within(self.lock_timeout)
+    }
+
+    /// [`Self::wait_for_lock`] for at most `timeout` (what is left of the
+    /// step's timeout after waiting for another lock).
+    pub(super) fn wait_for_lock_within(&self, timeout: Duration) -> Result<(), RpmError> {
         let db = db_path(self.root).ok_or_else(|| RpmError::NoDatabase(self.root.dir().into()))?;
         let lock = self.root.join(&Path::new(db).join(LOCK_FILE));
-        pkg_lock::wait_until_free(&[lock], self.lock_timeout)?;
+        pkg_lock::wait_until_free(&[lock], timeout)?;
         Ok(())
     }
 
@@ -303,7 +309,11 @@ impl RpmTarget<'_> {
     /// `specs`, non-interactively, inside the root when it is not the host.
     pub fn frontend(&self, f: Frontend, verb: &str, specs: &[String]) -> Result<String, RpmError> {
         self.frontend_sees_database(f)?;
-        self.wait_for_lock()?;
+        if f == Frontend::Dnf {
+            self.wait_for_dnf()?;
+        } else {
+            self.wait_for_lock()?;
+        }
         let mut cmd = pkg_tool::command(f.tool());
         let dir = self.root.dir();
         match f {
