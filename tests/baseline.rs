@@ -96,7 +96,7 @@ fn apply_fixes_everything_and_a_second_check_is_clean() {
     );
     // sshd takes the first value it reads: exactly one top-level setting,
     // where the commented default was; missing settings go directly before
-    // the Match block (insertBefore), which stays untouched.
+    // the Match block (stopAt), which stays untouched.
     let sshd = fs::read_to_string(sb.host("/etc/ssh/sshd_config")).unwrap();
     assert_eq!(
         sshd,
@@ -155,5 +155,38 @@ fn installed_legacy_service_and_empty_password_are_non_compliant() {
     assert!(
         empty["detail"].as_str().unwrap().contains("alice"),
         "{empty}"
+    );
+}
+
+#[test]
+fn a_setting_inside_a_match_block_is_not_taken_for_the_global_one() {
+    // Regression: `\s?` in the baseline's match let the one-space-indented
+    // line of a Match block count as the global PermitRootLogin; it was
+    // rewritten inside the block and sshd kept its default globally.
+    let sb = Sandbox::new();
+    drifted_root(&sb);
+    sb.put(
+        "/etc/ssh/sshd_config",
+        "Port 22\nMatch Address 10.0.0.0/8\n PermitRootLogin yes\n",
+    );
+    let (_, rec, _) = sb.run_json("apply", &baseline(), &[]);
+    assert_eq!(
+        resource(&rec, "line", "/etc/ssh/sshd_config: PermitRootLogin no")["changed"],
+        true
+    );
+
+    // sshd reads the first value: the global one now comes before the
+    // block, and the block is as it was.
+    let sshd = fs::read_to_string(sb.host("/etc/ssh/sshd_config")).unwrap();
+    let global = sshd.split("Match ").next().unwrap();
+    assert!(global.contains("PermitRootLogin no\n"), "{sshd}");
+    assert!(
+        sshd.ends_with("Match Address 10.0.0.0/8\n PermitRootLogin yes\n"),
+        "{sshd}"
+    );
+    let (_, rec, _) = sb.run_json("check", &baseline(), &[]);
+    assert_eq!(
+        resource(&rec, "line", "/etc/ssh/sshd_config: PermitRootLogin no")["compliance"],
+        "Compliant"
     );
 }

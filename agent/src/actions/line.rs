@@ -3,8 +3,15 @@
 //!
 //! Inputs: `path`, `line`, `match` (a regex selecting the lines that set the
 //! same thing; default: lines equal to `line`), `state` (present or absent),
-//! `insertBefore` (regex: where a missing line goes; default the end), and
-//! `create` (create a missing file, default false).
+//! `insertBefore` (regex: where a missing line goes; default the end),
+//! `stopAt` (regex: the first line it matches and all after are another
+//! section, left alone), and `create` (create a missing file, default
+//! false).
+//!
+//! `stopAt` exists for files whose later part is conditional: in
+//! sshd_config every line after the first `Match` belongs to a Match block
+//! (indented or not), so a global setting found or written there would
+//! apply only to that block, and the host would keep sshd's default.
 //!
 //! With `state: present` the first matching line becomes `line` and any later
 //! matching lines are removed. This differs from Ansible's lineinfile (which
@@ -32,6 +39,7 @@ pub struct LineAction {
     pub matcher: Option<Regex>,
     pub present: bool,
     pub insert_before: Option<Regex>,
+    pub stop_at: Option<Regex>,
     pub create: bool,
 }
 
@@ -58,6 +66,7 @@ impl LineAction {
         }
         let matcher = regex("match");
         let insert_before = regex("insertBefore");
+        let stop_at = regex("stopAt");
         let present = i.choice("state", &["present", "absent"], "present") == "present";
         let line = i.string("line");
         if let Some(l) = &line {
@@ -90,6 +99,7 @@ impl LineAction {
             matcher,
             present,
             insert_before,
+            stop_at,
             create,
         })
     }
@@ -112,9 +122,13 @@ impl LineAction {
         };
         let mut lines: Vec<&str> = current.lines().collect();
         let mut notes = Vec::new();
-        let hits: Vec<usize> = (0..lines.len())
-            .filter(|&n| self.matches(lines[n]))
-            .collect();
+        // Lines from `stopAt` on are another section: not ours to match.
+        let end = self
+            .stop_at
+            .as_ref()
+            .and_then(|re| lines.iter().position(|l| re.is_match(l)))
+            .unwrap_or(lines.len());
+        let hits: Vec<usize> = (0..end).filter(|&n| self.matches(lines[n])).collect();
         if self.present {
             let want = self.line.as_deref().unwrap_or_default();
             match hits.first() {
@@ -141,8 +155,8 @@ impl LineAction {
                     let at = self
                         .insert_before
                         .as_ref()
-                        .and_then(|re| lines.iter().position(|l| re.is_match(l)))
-                        .unwrap_or(lines.len());
+                        .and_then(|re| lines[..end].iter().position(|l| re.is_match(l)))
+                        .unwrap_or(end);
                     lines.insert(at, want);
                 }
             }
@@ -306,6 +320,37 @@ mod tests {
         let b = action(json!({"path": "/x", "line": "fs.suid_dumpable = 0"}));
         assert_eq!(b.desired("a = 1").0, "a = 1\nfs.suid_dumpable = 0\n");
         assert_eq!(b.desired("").0, "fs.suid_dumpable = 0\n");
+    }
+
+    #[test]
+    fn lines_from_stop_at_on_are_neither_matched_nor_removed() {
+        // A Match block's line, indented or not, is not the global setting:
+        // the global one goes before the block, which is left as it is.
+        let a = action(json!({
+            "path": "/x", "match": "(?i)^#?\\s?PermitRootLogin\\s",
+            "line": "PermitRootLogin no", "stopAt": "(?i)^\\s*Match\\s"
+        }));
+        let file = "Port 22\nMatch Address 10.0.0.0/8\n PermitRootLogin yes\nPermitRootLogin yes\n";
+        let (text, notes) = a.desired(file);
+        assert_eq!(
+            text,
+            "Port 22\nPermitRootLogin no\nMatch Address 10.0.0.0/8\n PermitRootLogin yes\nPermitRootLogin yes\n"
+        );
+        assert_eq!(notes, vec!["'PermitRootLogin no' is missing"]);
+        assert!(a.desired(&text).1.is_empty(), "compliant once fixed");
+        // A global line before the block is the one edited.
+        let (text, _) = a.desired("PermitRootLogin yes\nMatch User bob\nPermitRootLogin yes\n");
+        assert_eq!(
+            text,
+            "PermitRootLogin no\nMatch User bob\nPermitRootLogin yes\n"
+        );
+        let gone = action(
+            json!({"path": "/x", "match": "^telnet", "state": "absent", "stopAt": "^Match"}),
+        );
+        assert_eq!(
+            gone.desired("telnet\nMatch x\ntelnet\n").0,
+            "Match x\ntelnet\n"
+        );
     }
 
     #[test]
