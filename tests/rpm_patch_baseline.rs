@@ -496,3 +496,78 @@ fn a_held_dnf_lock_is_waited_for_then_reported_with_its_holder() {
     );
     assert_eq!(upgraded(&sb), vec![], "nothing was installed");
 }
+
+#[test]
+fn a_cache_left_by_repositories_since_disabled_is_no_repository() {
+    let sb = host();
+    makecache(&sb);
+    let repo = sb.host("/etc/yum.repos.d/local.repo");
+    let text = std::fs::read_to_string(&repo).unwrap();
+    std::fs::write(&repo, text.replace("enabled=1", "enabled=0")).unwrap();
+    let doc = baseline_doc(&sb, "{operation: Install}");
+
+    for verb in ["check", "apply"] {
+        let (code, record, _) = sb.run_json(verb, &doc, &[]);
+        assert_eq!(code, 1, "{verb}: {record:#}");
+        assert!(
+            detail(&record, "baseline").contains("dnf has no enabled repository"),
+            "{verb}: {record:#}"
+        );
+    }
+    assert_eq!(upgraded(&sb), vec![]);
+}
+
+#[test]
+fn a_held_dnf_lock_stops_a_check_after_the_timeout_too() {
+    // A dnf query waits on the metadata lock as an install does.
+    let sb = host();
+    makecache(&sb);
+    let mut holder = Command::new("sleep").arg("30").spawn().unwrap();
+    sb.put("/var/cache/dnf/metadata_lock.pid", &holder.id().to_string());
+    let doc = baseline_doc(&sb, "{lockTimeoutSeconds: 1}");
+
+    let (code, record, _) = sb.run_json("check", &doc, &[]);
+    let _ = holder.kill();
+    let _ = holder.wait();
+
+    assert_eq!(code, 1, "{record:#}");
+    assert!(
+        detail(&record, "baseline").contains("metadata_lock.pid is held by process"),
+        "{record:#}"
+    );
+}
+
+#[test]
+fn list_entries_with_an_architecture_name_the_single_installed_instance() {
+    // One architecture installed, so rows are plain names; `name.arch` in
+    // the lists must still mean that package (docs/packages.md).
+    let sb = host();
+    let doc = baseline_doc(
+        &sb,
+        "{operation: Install, securityOnly: true, rebootOption: NoReboot, \
+         rejectedPatches: [kernel-core.noarch], approvedPatches: ['plain-fake:noarch'], \
+         minimumVersions: {vim-fake.noarch: '1.1-1'}}",
+    );
+
+    let (code, record, _) = sb.run_json("apply", &doc, &[]);
+
+    assert_eq!(code, 0, "{record:#}");
+    assert!(detail(&record, "kernel-core").contains("rejected by rejectedPatches"));
+    assert!(
+        record["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["id"] != "vim-fake.noarch"),
+        "the minimum is the package's own row: {record:#}"
+    );
+    assert_eq!(
+        upgraded(&sb),
+        vec![
+            at("telnet-server", "1.2-1"),
+            at("vim-fake", "1.1-1"),
+            at("plain-fake", "1.1-1"),
+            at("sudo-fake", "1.1-1"),
+        ]
+    );
+}

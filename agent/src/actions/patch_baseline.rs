@@ -131,6 +131,12 @@ impl PatchBaselineAction {
         match i.get("minimumVersions") {
             None => {}
             Some(Value::Object(map)) => {
+                for name in map.keys().filter(|n| n.contains(['*', '?', '['])) {
+                    i.problem(format_args!(
+                        "minimumVersions has '{name}': names are exact, patterns are not \
+                         supported (list each package)"
+                    ));
+                }
                 for (name, v) in map {
                     match v.as_str() {
                         // Either system's syntax: which one applies is
@@ -318,6 +324,8 @@ struct Offer {
     lookup: String,
     installed: String,
     candidate: String,
+    /// The installed instance's architecture, when known.
+    arch: Option<String>,
     /// What the package manager is told to install.
     install_as: String,
     /// Approved or not, the package manager will not install it (apt keeps
@@ -349,6 +357,19 @@ enum Facts {
 }
 
 impl Offer {
+    /// Every way a list entry may name it: the name, the id, and the name
+    /// with its architecture in either system's form (`name.arch`,
+    /// `name:arch`), so that `openssl.x86_64` is openssl whether or not
+    /// another architecture is installed.
+    fn names(&self) -> Vec<String> {
+        let mut n = vec![self.name.clone(), self.id.clone()];
+        if let Some(a) = &self.arch {
+            n.push(format!("{}.{a}", self.name));
+            n.push(format!("{}:{a}", self.name));
+        }
+        n
+    }
+
     /// When the candidate came out: the date of the advisory that ships
     /// that very version, else its build time. An advisory for an older
     /// version dates that version, not a newer build; taking its date
@@ -499,7 +520,7 @@ impl PatchBaselineAction {
         // Check mode changes nothing, not even the package manager's
         // metadata: it judges by what the last refresh left.
         let (offers, note) = match &source {
-            Source::Apt(t) => apt::offers(ctx, t)?,
+            Source::Apt(t) => apt::offers(ctx, t, &db)?,
             Source::Dnf(t) => dnf::offers(ctx, t, &db)?,
         };
 
@@ -520,10 +541,10 @@ impl PatchBaselineAction {
 
         // Minimums of packages with no update on offer.
         for (name, min) in &self.minimums {
-            if offers.iter().any(|o| &o.id == name || &o.name == name) {
+            if offers.iter().any(|o| o.names().contains(name)) {
                 continue;
             }
-            let r = match db.version_of(name) {
+            let r = match installed_version(&db, name) {
                 None => resource(
                     ctx,
                     name,
@@ -617,10 +638,7 @@ impl PatchBaselineAction {
                 format!("{what}; rejected by rejectedPatches"),
             ));
         }
-        let minimum = self
-            .minimums
-            .get(&o.id)
-            .or_else(|| self.minimums.get(&o.name));
+        let minimum = o.names().iter().find_map(|n| self.minimums.get(n));
         let why = match minimum {
             Some(min) if compare(scheme, &o.installed, min)? == Ordering::Less => {
                 if compare(scheme, &o.candidate, min)? == Ordering::Less {
@@ -702,7 +720,7 @@ enum Verdict {
 
 /// Whether `o` is named in `list`, by name or by its id.
 fn listed(list: &BTreeSet<String>, o: &Offer) -> bool {
-    list.contains(&o.name) || list.contains(&o.id)
+    o.names().iter().any(|n| list.contains(n))
 }
 
 /// Whether two list entries name the same package: equal, or one is the
@@ -719,6 +737,15 @@ fn compare(scheme: Scheme, a: &str, b: &str) -> Result<Ordering, String> {
     scheme
         .compare(a, b)
         .map_err(|e| format!("cannot compare {a} with {b}: {e}"))
+}
+
+/// The installed version a list entry names: `name`, `name:arch`, or rpm's
+/// `name.arch` (tried as a name first, since rpm names may hold dots).
+fn installed_version<'a>(db: &'a Installed, entry: &str) -> Option<&'a str> {
+    db.version_of(entry).or_else(|| {
+        let (name, arch) = entry.rsplit_once('.')?;
+        db.version_of(&format!("{name}:{arch}"))
+    })
 }
 
 /// The id of an installed instance: its name, or `name{sep}arch` when more
@@ -801,6 +828,8 @@ mod tests {
             "{p:?}"
         );
         assert!(p[1].contains("patterns are not supported"), "{p:?}");
+        assert!(problems(json!({"minimumVersions": {"al*": "1.1"}}))[0]
+            .contains("patterns are not supported"));
         // An empty parameter is no value.
         assert!(problems(json!({"severities": [""], "rejectedPatches": [""]})).is_empty());
         // Either system's version syntax passes validation: rpm's caret.
@@ -837,6 +866,7 @@ mod tests {
             lookup: "x".into(),
             installed: "1".into(),
             candidate: "2".into(),
+            arch: None,
             install_as: "x".into(),
             held: false,
             facts,

@@ -103,6 +103,9 @@ impl RpmTarget<'_> {
     /// Runs dnf; a missing cache gets a message that says what to do, and a
     /// repository file dnf skipped fails the run.
     fn query(&self, cmd: Command, cache_only: bool) -> Result<String, RpmError> {
+        // A query takes dnf's metadata lock too, and would wait on it
+        // without a limit.
+        self.wait_for_dnf()?;
         let text = match run(cmd, "dnf") {
             Err(ToolError::Failed { output, .. }) if cache_only && output.contains(NO_CACHE) => {
                 let repo = output
@@ -140,11 +143,21 @@ impl RpmTarget<'_> {
 
     /// Downloads fresh repository metadata (`dnf makecache --refresh`).
     pub fn refresh(&self) -> Result<(), RpmError> {
-        self.wait_for_dnf()?;
         let mut cmd = self.dnf(false);
         cmd.args(["--refresh", "makecache"]);
         self.query(cmd, false)?;
         Ok(())
+    }
+
+    /// Whether dnf has any enabled repository. A metadata cache outlives
+    /// the repositories it came from, so "no updates" from a root whose
+    /// repositories were all removed or disabled would be a false "patched".
+    /// dnf 4 prints `repolist`'s header only when there is a row under it.
+    pub fn has_enabled_repository(&self, cache_only: bool) -> Result<bool, RpmError> {
+        let mut cmd = self.dnf(cache_only);
+        cmd.args(["-q", "repolist", "--enabled"]);
+        let text = self.query(cmd, cache_only)?;
+        Ok(text.lines().any(|l| l.starts_with("repo id")))
     }
 
     /// The newest upgrade on offer for each installed `name.arch`, after

@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use super::{Facts, Offer};
+use crate::actions::package::Installed;
 use crate::actions::{Mode, StepContext};
 use crate::platform::apt::AptTarget;
 
@@ -17,6 +18,7 @@ const REBOOT_FLAGS: [&str; 2] = ["/run/reboot-required", "/var/run/reboot-requir
 pub(super) fn offers(
     ctx: &StepContext,
     target: &AptTarget,
+    db: &Installed,
 ) -> Result<(Vec<Offer>, String), String> {
     let lists = ctx.root.join(Path::new("/var/lib/apt/lists"));
     let note = if ctx.mode == Mode::Apply {
@@ -50,7 +52,17 @@ pub(super) fn offers(
                 .cloned()
                 .unwrap_or_default();
             let security = u.from_security_archive();
+            // apt names a foreign architecture; the native one is the one
+            // instance installed.
+            let arch = match u.spec.split_once(':') {
+                Some((_, a)) => Some(a.to_string()),
+                None => match db.architectures_of(&u.name)[..] {
+                    [one] => Some(one.to_string()),
+                    _ => None,
+                },
+            };
             Offer {
+                arch,
                 id: u.spec.clone(),
                 lookup: u.spec.clone(),
                 install_as: u.spec.clone(),

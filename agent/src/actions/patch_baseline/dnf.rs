@@ -58,6 +58,12 @@ pub(super) fn offers(
                 .into()
         });
     };
+    if !target.has_enabled_repository(cache_only).map_err(explain)? {
+        return Err("dnf has no enabled repository in this root (check its \
+                    /etc/yum.repos.d): with nothing to compare against, no update can be \
+                    called missing or installed"
+            .into());
+    }
     let note = if cache_only {
         format!(
             "; repository metadata of {}",
@@ -89,6 +95,7 @@ pub(super) fn offers(
                 .collect();
             Offer {
                 id: instance_id(db, &c.name, &c.arch, '.'),
+                arch: Some(c.arch.clone()),
                 install_as: c.nevra(),
                 lookup,
                 installed,
