@@ -935,3 +935,27 @@ fn sigterm_cancels_the_run_ends_the_step_and_keeps_the_result() {
         .collect();
     assert!(partial.is_empty(), "{partial:?}");
 }
+
+#[test]
+fn the_shipped_example_keeps_a_hostile_parameter_text() {
+    // Regression: Rampart-ShellExample pasted {{ greeting }} into
+    // `echo '...'`, so a value with a quote ran commands.
+    let sb = Sandbox::new();
+    let marker = sb.dir.path().join("PWNED");
+    let value = format!("x'; touch {}; echo '", marker.display());
+    let (_, record, _) = sb.run_json(
+        "apply",
+        Path::new("Rampart-ShellExample"),
+        &["-p", &format!("greeting={value}")],
+    );
+    assert!(!marker.exists(), "the parameter ran as a command");
+    let greet = step(&record, "greet");
+    assert_eq!(greet["status"], "Success", "{record:#}");
+    assert!(
+        greet["output"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{value}\n")),
+        "{record:#}"
+    );
+}

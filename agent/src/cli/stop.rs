@@ -5,7 +5,8 @@
 //! processes behind and the result unfinished, so the first signal cancels
 //! the run instead: no further step starts, the running step's processes get
 //! SIGTERM and then SIGKILL, and the result is recorded and delivered as
-//! usual. A second signal ends Rampart at once.
+//! usual. A second signal, even during the first one's grace period, kills
+//! the step's processes (SIGKILL) and ends Rampart at once.
 
 use std::time::Duration;
 
@@ -40,9 +41,14 @@ pub fn watch() {
             signal = first.as_str(),
             "run cancelled"
         );
-        process::end_all_children(Duration::from_secs(STOP_GRACE_SECS));
+        // The grace period runs beside this thread, so that a second
+        // signal is acted on when it comes, not after the grace.
+        std::thread::spawn(|| {
+            process::end_all_children(Duration::from_secs(STOP_GRACE_SECS));
+        });
         if let Ok(second) = set.wait() {
             eprintln!("rampart: received {} again: exiting now", second.as_str());
+            process::end_all_children(Duration::ZERO);
             std::process::exit(128 + second as i32);
         }
     });

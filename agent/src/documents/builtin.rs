@@ -20,7 +20,7 @@ pub const DOCUMENTS: [(&str, &str, &str); 5] = [
     ),
     (
         "Rampart-PatchBaseline",
-        "Scan for or install approved updates, AWS-RunPatchBaseline style (Debian, Ubuntu)",
+        "Scan for or install approved updates, AWS-RunPatchBaseline style (apt or dnf)",
         include_str!("../../../documents/Rampart-PatchBaseline.yml"),
     ),
     (
