@@ -206,10 +206,17 @@ pub fn reconcile(r: &dyn Resource, ctx: &StepContext) -> ResourceResult {
     );
     match r.observe(ctx) {
         Ok(Observation::Compliant(_)) => result(Compliance::Compliant, true, changes.join("; ")),
+        // Changed only if what differs is not what differed: a tool that
+        // ran and did nothing (dnf skipping an update it cannot install)
+        // changed nothing, whatever the fix said it did.
         Ok(Observation::Drift(still)) => result(
             Compliance::Failed,
-            !changes.is_empty(),
-            format!("still differs after enforcing: {}", still.join("; ")),
+            still != drift,
+            format!(
+                "still differs after enforcing ({}): {}",
+                changes.join("; "),
+                still.join("; ")
+            ),
         ),
         Ok(Observation::NotApplicable(why)) => result(Compliance::Skipped, true, why),
         Err(e) => result(Compliance::Failed, true, e),
