@@ -304,3 +304,86 @@ fn empty_paths_and_parameters_fail_validation_not_the_run() {
     );
     assert!(err.contains("step 's': input 'path' ends in '/'"), "{err}");
 }
+
+/// A tmpfs of `size` mounted on a new folder, unmounted when dropped: a
+/// real full disk, not a simulated error.
+struct SmallDisk(tempfile::TempDir);
+
+impl SmallDisk {
+    fn new(size: &str) -> SmallDisk {
+        let dir = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "mounting a tmpfs needs root (tests/run.sh runs as root): {out:?}"
+        );
+        SmallDisk(dir)
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(self.0.path())
+            .status();
+    }
+}
+
+#[test]
+fn a_full_disk_keeps_the_record_drops_the_streams_and_leaves_nothing_half_written() {
+    let sb = Sandbox::new();
+    let disk = SmallDisk::new("64k");
+    let state = disk.0.path().join("state");
+    let marker = sb.dir.path().join("s1ran");
+    let doc = sb.doc(
+        "big.yml",
+        &format!(
+            "schemaVersion: '2.2'\nmainSteps:\n- name: big\n  action: aws:runShellScript\n  \
+             inputs: {{runCommand: ['head -c 200000 /dev/zero | tr \"\\\\0\" a; touch {}']}}\n",
+            marker.display()
+        ),
+    );
+    for run in 1..=2 {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
+            .arg("apply")
+            .arg(&doc)
+            .arg("--root")
+            .arg(sb.root())
+            .arg("--state-dir")
+            .arg(&state)
+            .arg("--json")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .unwrap();
+        // A step failed (its output could not be kept): 1, not Rampart's
+        // own failure (4), and the record says so.
+        assert_eq!(out.status.code(), Some(1), "run {run}: {out:?}");
+        let record: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(
+            record["resources"][0]["detail"]
+                .as_str()
+                .unwrap()
+                .contains("No space left on device"),
+            "run {run}: {record:#}"
+        );
+        let outbox = state.join("outbox");
+        let names: Vec<String> = std::fs::read_dir(&outbox)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            names.iter().all(|n| !n.ends_with(".partial")),
+            "run {run} left a half-written item: {names:?}"
+        );
+        assert_eq!(
+            names.iter().filter(|n| !n.starts_with('.')).count(),
+            run,
+            "every run is kept: {names:?}"
+        );
+    }
+    assert!(marker.exists(), "the step itself ran");
+}

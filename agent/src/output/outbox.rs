@@ -335,15 +335,61 @@ impl RunDir {
     }
 
     /// Writes one file at the key base and moves the item into place.
+    ///
+    /// When the file cannot be written (a full disk, most often filled by
+    /// the run's own step output), the step streams are dropped and the
+    /// write tried once more: the record, with each step's status, exit
+    /// code and output excerpt, is what must survive. If that fails too,
+    /// the item is removed rather than left half-written, where it would
+    /// keep the disk full for every later run.
     pub fn finish_with(self, file_name: &str, content: &[u8]) -> io::Result<PathBuf> {
-        atomic::write_file(&self.base().join(file_name), content, own_meta(0o600))
-            .map_err(io::Error::other)?;
+        let target = self.base().join(file_name);
+        if let Err(first) = atomic::write_file(&target, content, own_meta(0o600)) {
+            let dropped = drop_streams(&self.base());
+            let retry = atomic::write_file(&target, content, own_meta(0o600));
+            if let Err(e) = retry {
+                let _ = fs::remove_dir_all(&self.partial);
+                return Err(io::Error::other(format!(
+                    "{e} (first try: {first}); the run's files were removed, not left half-written"
+                )));
+            }
+            warn!(
+                event = "streams_dropped",
+                item = %self.complete.display(),
+                files = dropped,
+                error = %first,
+                "could not record the run with its step output files; kept the record without them"
+            );
+        }
         fs::rename(&self.partial, &self.complete)?;
         if let Some(parent) = self.complete.parent() {
             File::open(parent)?.sync_all()?;
         }
         Ok(self.complete)
     }
+}
+
+/// Removes the step stream files (`stdout`, `stderr`) under `base`, and
+/// returns how many went.
+fn drop_streams(base: &Path) -> usize {
+    let mut dropped = 0;
+    let mut dirs = vec![base.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for e in fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = e.path();
+            match e.file_type() {
+                Ok(t) if t.is_dir() => dirs.push(path),
+                Ok(_)
+                    if matches!(e.file_name().to_str(), Some("stdout" | "stderr"))
+                        && fs::remove_file(&path).is_ok() =>
+                {
+                    dropped += 1;
+                }
+                _ => {}
+            }
+        }
+    }
+    dropped
 }
 
 impl Item {
