@@ -8,7 +8,7 @@ mod common;
 use common::debs::{
     apt_update, dpkg_install, dpkg_root, installed_version, local_repository, use_repositories, Deb,
 };
-use common::{only_row, resource, Sandbox};
+use common::{baseline_doc, only_row, patch, Sandbox};
 use serde_json::Value;
 
 const SECURITY_RELEASE: &str = "Origin: Debian\nLabel: Debian-Security\nSuite: stable-security\n\
@@ -59,20 +59,6 @@ fn host() -> Sandbox {
     );
     use_repositories(&sb, &[security, main]);
     sb
-}
-
-fn baseline_doc(sb: &Sandbox, inputs: &str) -> std::path::PathBuf {
-    sb.doc(
-        "patch.yml",
-        &format!(
-            "schemaVersion: '2.2'\nmainSteps:\n\
-             - name: patch\n  action: rampart:patchBaseline\n  inputs: {inputs}\n"
-        ),
-    )
-}
-
-fn patch<'a>(record: &'a Value, name: &str) -> &'a Value {
-    resource(record, "patch", name)
 }
 
 fn versions(sb: &Sandbox) -> Vec<Option<String>> {

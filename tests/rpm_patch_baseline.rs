@@ -14,7 +14,7 @@ use common::rpms::{
     add_advisories, build_rpm, build_rpm_with, dnf_repository, rpm_install, rpm_query, rpm_root,
     Advisory,
 };
-use common::{only_row, resource, Sandbox};
+use common::{baseline_doc, only_row, patch, Sandbox};
 use serde_json::Value;
 
 /// A date `days` ago, as updateinfo writes it.
@@ -101,20 +101,6 @@ fn makecache(sb: &Sandbox) {
         .output()
         .unwrap();
     assert!(out.status.success(), "dnf makecache: {out:?}");
-}
-
-fn baseline_doc(sb: &Sandbox, inputs: &str) -> std::path::PathBuf {
-    sb.doc(
-        "patch.yml",
-        &format!(
-            "schemaVersion: '2.2'\nmainSteps:\n\
-             - name: patch\n  action: rampart:patchBaseline\n  inputs: {inputs}\n"
-        ),
-    )
-}
-
-fn patch<'a>(record: &'a Value, name: &str) -> &'a Value {
-    resource(record, "patch", name)
 }
 
 fn detail<'a>(record: &'a Value, name: &str) -> &'a str {

@@ -138,6 +138,23 @@ pub fn package_doc(sb: &Sandbox, inputs: &str) -> PathBuf {
     )
 }
 
+/// A document of one `rampart:patchBaseline` step named `patch` with
+/// `inputs` (a YAML flow mapping).
+pub fn baseline_doc(sb: &Sandbox, inputs: &str) -> PathBuf {
+    sb.doc(
+        "patch.yml",
+        &format!(
+            "schemaVersion: '2.2'\nmainSteps:\n\
+             - name: patch\n  action: rampart:patchBaseline\n  inputs: {inputs}\n"
+        ),
+    )
+}
+
+/// The `patch` resource of a package in a patch-baseline record.
+pub fn patch<'a>(record: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    resource(record, "patch", name)
+}
+
 /// The one resource of a one-resource record.
 pub fn only_resource(record: &serde_json::Value) -> &serde_json::Value {
     let all = record["resources"].as_array().unwrap();
