@@ -27,7 +27,7 @@ use serde_json::Value;
 use super::package::{check_version, lock_timeout, Installed};
 use super::{declarative_outcome, Action, ActionOutcome, Flow, Inputs, Mode, StepContext};
 use crate::output::{Compliance, ResourceResult, StepStatus};
-use crate::platform::apt::AptTarget;
+use crate::platform::apt::{self as apt_tool, AptTarget};
 use crate::platform::dnf::Advisory;
 use crate::platform::rpm::RpmTarget;
 use crate::platform::version::Scheme;
@@ -232,8 +232,7 @@ impl PatchBaselineAction {
             Facts::Apt {
                 priority,
                 section,
-                security,
-                ..
+                origins,
             } => {
                 let priority = priority.to_ascii_lowercase();
                 let section = section.to_ascii_lowercase();
@@ -243,7 +242,7 @@ impl PatchBaselineAction {
                 (self.priorities.is_empty() || self.priorities.contains(&priority))
                     && (self.sections.is_empty()
                         || self.sections.iter().any(|s| *s == section || s == short))
-                    && (!self.security_only || *security)
+                    && (!self.security_only || apt_tool::is_security_origin(origins))
             }
             Facts::Dnf { advisories, .. } => {
                 let kind = |a: &Advisory| a.kind.to_ascii_lowercase();
@@ -341,8 +340,6 @@ enum Facts {
     Apt {
         priority: String,
         section: String,
-        /// The candidate comes from a security archive.
-        security: bool,
         /// The candidate's archives, as apt labels them.
         origins: String,
     },
@@ -415,7 +412,6 @@ impl Offer {
                 priority,
                 section,
                 origins,
-                ..
             } => format!(
                 "priority {}, section {}, from {}",
                 or_none(priority),
@@ -877,19 +873,21 @@ mod tests {
     fn rules_match_priority_section_and_security_archive() {
         let a =
             action(json!({"priorities": ["Important"], "sections": ["net"], "securityOnly": true}));
-        let apt = |p: &str, s: &str, security: bool| {
+        // Origins as apt labels Debian's security and main archives.
+        const SECURITY: &str = "Debian-Security:12/stable-security";
+        const MAIN: &str = "Debian:12.11/stable";
+        let apt = |p: &str, s: &str, origins: &str| {
             offer(Facts::Apt {
                 priority: p.into(),
                 section: s.into(),
-                security,
-                origins: String::new(),
+                origins: origins.into(),
             })
         };
-        assert!(a.rules_approve(&apt("important", "net", true)));
-        assert!(a.rules_approve(&apt("important", "non-free/net", true)));
-        assert!(!a.rules_approve(&apt("optional", "net", true)));
-        assert!(!a.rules_approve(&apt("important", "admin", true)));
-        assert!(!a.rules_approve(&apt("important", "net", false)));
+        assert!(a.rules_approve(&apt("important", "net", SECURITY)));
+        assert!(a.rules_approve(&apt("important", "non-free/net", SECURITY)));
+        assert!(!a.rules_approve(&apt("optional", "net", SECURITY)));
+        assert!(!a.rules_approve(&apt("important", "admin", SECURITY)));
+        assert!(!a.rules_approve(&apt("important", "net", MAIN)));
     }
 
     fn advisory(kind: &str, severity: &str, updated: &str) -> Advisory {

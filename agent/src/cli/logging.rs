@@ -38,6 +38,9 @@ pub fn init(level: &str, format: LogFormat) {
 /// warning), so each directive is checked here: a level, or `module=level`.
 /// Without a bare level, other modules stay at `warn`.
 fn parse(level: &str) -> Result<Targets, String> {
+    if level.trim().is_empty() {
+        return Err("it is empty".into());
+    }
     let mut default = LevelFilter::WARN;
     let mut modules = Vec::new();
     for d in level.split(',').map(str::trim).filter(|d| !d.is_empty()) {
@@ -51,9 +54,6 @@ fn parse(level: &str) -> Result<Targets, String> {
             Some((module, l)) if !module.is_empty() => modules.push((module.to_string(), lvl(l)?)),
             Some(_) => return Err(format!("'{d}' names no module")),
         }
-    }
-    if modules.is_empty() && level.trim().is_empty() {
-        return Err("it is empty".into());
     }
     Ok(Targets::new().with_default(default).with_targets(modules))
 }

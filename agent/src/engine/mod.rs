@@ -15,6 +15,7 @@ use serde_json::Value;
 use tracing::{info, warn};
 
 use crate::actions::{ActionOutcome, ExecEnv, Flow, Mode, PackageDb, StepContext};
+use crate::output::outbox::{STDERR_FILE, STDOUT_FILE};
 use crate::output::record::{RebootRequest, RECORD_SCHEMA};
 use crate::output::{Compliance, ResourceResult, RunDir, RunRecord, StepRecord, StepStatus};
 use crate::parameters::SecretString;
@@ -61,8 +62,8 @@ pub fn execute(
     for step in &plan.steps {
         let step_started = now();
         let dir = run.step_dir(&step.action_name, &step.name)?;
-        let stdout_path = dir.join("stdout");
-        let stderr_path = dir.join("stderr");
+        let stdout_path = dir.join(STDOUT_FILE);
+        let stderr_path = dir.join(STDERR_FILE);
         let mut skipped = |status: StepStatus, why: String, resources: &mut Vec<ResourceResult>| {
             resources.push(ResourceResult {
                 step: step.name.clone(),
@@ -258,8 +259,8 @@ pub fn run_step_alone(
         root: ctx.root,
         mode: ctx.mode,
         step: &step.name,
-        stdout_path: scratch.join("stdout"),
-        stderr_path: scratch.join("stderr"),
+        stdout_path: scratch.join(STDOUT_FILE),
+        stderr_path: scratch.join(STDERR_FILE),
         exec: ctx.exec,
         systemd: &systemd,
         packages: &packages,

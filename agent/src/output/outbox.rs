@@ -33,6 +33,9 @@ use crate::platform::atomic::{self, FileMeta};
 
 /// File name of the result record, beside the step folders.
 pub const RECORD_FILE: &str = "rampart-result.json";
+/// A step's streams in its folder, as SSM names them in S3.
+pub const STDOUT_FILE: &str = "stdout";
+pub const STDERR_FILE: &str = "stderr";
 const KEYS_DIR: &str = "keys";
 const DESTINATION_FILE: &str = "destination.json";
 const UPLOADED_FILE: &str = "uploaded";

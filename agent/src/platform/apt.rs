@@ -53,13 +53,11 @@ pub struct Upgrade {
     pub kept_back: bool,
 }
 
-impl Upgrade {
-    /// True when the candidate comes from a security archive (Debian's
-    /// `*-security` suites and `Debian-Security` label, Ubuntu's
-    /// `*-security` pockets).
-    pub fn from_security_archive(&self) -> bool {
-        self.origins.to_ascii_lowercase().contains("security")
-    }
+/// True when apt's origin labels (`Debian-Security:12/stable-security`,
+/// comma-separated) name a security archive: Debian's `*-security` suites
+/// and `Debian-Security` label, Ubuntu's `*-security` pockets.
+pub fn is_security_origin(origins: &str) -> bool {
+    origins.to_ascii_lowercase().contains("security")
 }
 
 /// A package version's `Priority` and `Section`, from its control fields.
@@ -447,12 +445,12 @@ mod tests {
         assert_eq!(u[0].spec, "libc6");
         assert_eq!(u[0].installed, "2.36-9+deb12u3");
         assert_eq!(u[0].candidate, "2.36-9+deb12u4");
-        assert!(u[0].from_security_archive());
+        assert!(is_security_origin(&u[0].origins));
         assert_eq!(
             u[1].origins,
             "Debian:12.11/stable, Debian:12-updates/stable-updates"
         );
-        assert!(!u[1].from_security_archive());
+        assert!(!is_security_origin(&u[1].origins));
     }
 
     #[test]

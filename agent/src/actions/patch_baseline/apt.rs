@@ -51,7 +51,6 @@ pub(super) fn offers(
                 .get(&(u.name.clone(), u.candidate.clone()))
                 .cloned()
                 .unwrap_or_default();
-            let security = u.from_security_archive();
             // apt names a foreign architecture; the native one is the one
             // instance installed.
             let arch = match u.spec.split_once(':') {
@@ -73,7 +72,6 @@ pub(super) fn offers(
                 facts: Facts::Apt {
                     priority: f.priority,
                     section: f.section,
-                    security,
                     origins: u.origins,
                 },
             }
