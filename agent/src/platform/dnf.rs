@@ -104,8 +104,9 @@ impl RpmTarget<'_> {
     /// repository file dnf skipped fails the run.
     fn query(&self, cmd: Command, cache_only: bool) -> Result<String, RpmError> {
         // A query takes dnf's metadata lock too, and would wait on it
-        // without a limit.
-        self.wait_for_dnf()?;
+        // without a limit. rpm's transaction lock is not dnf's to wait
+        // for when it only reads: rpm's own queries do not.
+        self.wait_for_dnf_locks()?;
         let text = match run(cmd, "dnf") {
             Err(ToolError::Failed { output, .. }) if cache_only && output.contains(NO_CACHE) => {
                 let repo = output
@@ -131,13 +132,18 @@ impl RpmTarget<'_> {
     }
 
     /// Waits for dnf's own locks, which dnf itself would wait on without a
-    /// limit, then for rpm's.
-    pub(super) fn wait_for_dnf(&self) -> Result<(), RpmError> {
+    /// limit; returns the time left of the step's lock timeout.
+    fn wait_for_dnf_locks(&self) -> Result<std::time::Duration, RpmError> {
         let locks: Vec<_> = LOCKS
             .iter()
             .map(|l| self.root.join(std::path::Path::new(l)))
             .collect();
-        let left = pkg_lock::wait_for_pid_files(&locks, self.lock_timeout)?;
+        Ok(pkg_lock::wait_for_pid_files(&locks, self.lock_timeout)?)
+    }
+
+    /// Before dnf changes packages: dnf's locks, then rpm's.
+    pub(super) fn wait_for_dnf(&self) -> Result<(), RpmError> {
+        let left = self.wait_for_dnf_locks()?;
         self.wait_for_lock_within(left)
     }
 
